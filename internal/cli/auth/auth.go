@@ -1,0 +1,72 @@
+// Package auth is ps-auth: it signs in to a source, saves the session with
+// mode 0600 in the state folder, and writes a session record on stdout so
+// that "ps-auth … | ps-list" works.
+package auth
+
+import (
+	"context"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/ps-photos/ps/internal/cli"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/all"
+)
+
+const description = `Sign in to a photo source and print a session record (JSON) for ps-list.
+
+The session is also saved, mode 0600, under $XDG_STATE_HOME/ps (default ~/.local/state/ps), so ps-list
+with no argument and ps-fetch find it later. Passwords come from --password-file, the PS_PASSWORD
+environment variable, or a prompt without echo; never from the command line.
+
+Examples:
+  ps-auth synology --link https://gofile.me/7g4WA/ZRnqeWks3 --password-file pw | ps-list
+  ps-auth smb --server nas.local --share photos --user me
+  ps-auth icloud --username me@example.com
+  ps-auth gphotos --client-secret client_secret.json`
+
+// Command is the ps-auth root; each source adds its subcommand.
+type Command struct {
+	cli.Globals
+}
+
+// Main runs ps-auth.
+func Main(args []string, stdio cli.Stdio) int {
+	return MainWith(all.Registry(), args, stdio)
+}
+
+// MainWith runs ps-auth over the sources of reg (tests pass fakes).
+func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
+	root := &Command{}
+	opts := []kong.Option{}
+	for _, f := range reg.Factories() {
+		if f.Auth == nil {
+			continue
+		}
+		opts = append(opts, kong.DynamicCommand(f.Name, "Sign in to "+f.Help+".", "", f.Auth()))
+	}
+	env := &authEnvProvider{root: root, stdio: stdio}
+	opts = append(opts, kong.BindToProvider(env.provide))
+	return cli.Run("ps-auth", description+"\n\n"+cli.ExitHelp, root, args, stdio, opts...)
+}
+
+type authEnvProvider struct {
+	root  *Command
+	stdio cli.Stdio
+}
+
+// provide builds the AuthEnv a subcommand's Run receives. The encoder is
+// closed by the signal context's end; records are flushed on every write
+// because a session is one line.
+func (p *authEnvProvider) provide() (*source.AuthEnv, error) {
+	log := p.root.Logger(p.stdio.Err)
+	ctx, _ := cli.SignalContext(context.Background(), p.stdio.Err)
+	return &source.AuthEnv{
+		Ctx:   ctx,
+		Env:   cli.Env(log),
+		Out:   record.NewEncoder(p.stdio.Out),
+		Stdin: p.stdio.In,
+		Err:   p.stdio.Err,
+	}, nil
+}

@@ -1,0 +1,16 @@
+// Package all lists every source the ps tools can use. Adding a source is
+// one line here; the tools never change.
+package all
+
+import (
+	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/local"
+)
+
+// Registry returns the registry of every source, in the order ps-list
+// --help shows them.
+func Registry() *source.Registry {
+	return source.NewRegistry(
+		local.Factory,
+	)
+}

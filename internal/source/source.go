@@ -1,0 +1,131 @@
+// Package source defines the one contract every photo source implements, and
+// the registry that maps a location or a record's "source" field to the
+// package that serves it.
+//
+// A source lives in its own package under internal/source/<name> and is
+// listed once in internal/source/all. The tools (ps-list, ps-fetch, ps-auth)
+// only ever talk to this package: adding a source never touches them.
+//
+// Contract for implementations:
+//
+//   - List streams. It calls sink.Item once per file as it is found, from any
+//     number of goroutines (the sink is safe for concurrent use), and never
+//     collects the whole listing first. A part it cannot read (an unreadable
+//     folder, an entry with a hostile name) goes to sink.Failure and the
+//     listing carries on; List's own error is for problems that end the
+//     listing (auth rejected, root missing). If a sink call returns an
+//     error, List stops promptly and returns it unchanged. List returns when
+//     ctx is done.
+//   - Items carry type "item", the source's redacted location in "source",
+//     a stable source-scoped "id", a slash-separated "path" relative to the
+//     listed root, "name", "size", "mtime" (UTC) and "media". Secrets (sids,
+//     tokens, passwords) never go into a record other than a session record.
+//   - Open returns the bytes of an item from offset. When the source cannot
+//     honour the offset (an HTTP server answering 200 to a Range request) it
+//     returns Content.Offset 0 and the caller restarts the file. A range the
+//     server rejects as unsatisfiable is ErrBadRange. A vanished item is
+//     fault.NotFound; an expired session is fault.Auth with a Hint naming
+//     the ps-auth command to run.
+//   - Every error that leaves a source is classified with fault.Wrap at the
+//     protocol edge (the source's classify function). Sources retry single
+//     requests (a page, a stat) through internal/retry; ps-fetch retries
+//     whole items.
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/ps-photos/ps/internal/record"
+)
+
+// Source is a photo collection that can be listed and read.
+type Source interface {
+	// Location is the redacted location written into records' "source"
+	// field: no passwords, sids or tokens.
+	Location() string
+	// List streams the items under the location the source was opened with.
+	List(ctx context.Context, opts ListOptions, sink Sink) error
+	// Open returns an item's bytes starting at offset (see Content).
+	Open(ctx context.Context, item *record.Record, offset int64) (*Content, error)
+	// Close releases connections. A source is used by one tool run.
+	Close() error
+}
+
+// Sink receives what List finds. Implementations are safe for concurrent use.
+type Sink interface {
+	// Item takes one item record.
+	Item(rec *record.Record) error
+	// Failure reports a part of the listing that could not be read. rec names
+	// it (source and path at least); err is classified.
+	Failure(rec *record.Record, err error) error
+}
+
+// ListOptions are the listing flags of ps-list. A source uses those that
+// apply to it and ignores the rest; Opts carries anything source-specific
+// given as --opt key=value.
+type ListOptions struct {
+	Jobs          int               // concurrent requests or folder reads
+	Folder        string            // start below the root (sources with folders)
+	Hash          string            // "sha256": read each file and add its hash
+	Since, Until  time.Time         // push-down of date ranges, where supported
+	Variants      []string          // size variants (original, medium, thumb, …)
+	Library       string            // library to list (icloud: personal|shared)
+	LivePhotos    string            // skip|include|only
+	ListAlbums    bool              // emit albums instead of items
+	ListLibraries bool              // emit libraries instead of items
+	FollowLinks   bool              // local: follow symlinks out of the root
+	Opts          map[string]string // --opt key=value
+}
+
+// Content is an open item.
+type Content struct {
+	io.ReadCloser
+	// Offset is where the returned bytes start: the offset asked for, or 0
+	// when the source had to restart.
+	Offset int64
+	// Size is the item's full size as the source reports it, or -1.
+	Size int64
+}
+
+// ErrBadRange means the source rejected the offset (HTTP 416): the caller
+// checks the size and restarts from 0.
+var ErrBadRange = errors.New("requested range not satisfiable")
+
+// Env is what a tool hands a source.
+type Env struct {
+	// StateDir holds sessions and saved credentials ($XDG_STATE_HOME/ps).
+	StateDir string
+	Log      *slog.Logger
+}
+
+// Factory opens sources of one kind. Exactly one of Schemes matches a
+// location: "smb" matches "smb://…", "takeout" matches "takeout:…", and
+// "file" also matches plain paths.
+type Factory struct {
+	// Name is the source's name, as in "ps-auth NAME".
+	Name string
+	// Schemes are the location prefixes (before ':') this factory serves.
+	Schemes []string
+	// Help is one line for ps-list --help.
+	Help string
+	// New opens the source at location (a ps-list argument or a record's
+	// "source" field). session is the session record piped into ps-list,
+	// or nil: sources then read their saved session from env.StateDir.
+	New func(ctx context.Context, env Env, location string, session *record.Record) (Source, error)
+	// Auth, when set, is the kong command struct of "ps-auth NAME"; its
+	// Run method takes an *AuthEnv.
+	Auth func() any
+}
+
+// AuthEnv is what a ps-auth subcommand's Run receives.
+type AuthEnv struct {
+	Ctx   context.Context
+	Env   Env
+	Out   *record.Encoder
+	Stdin io.Reader
+	Err   io.Writer
+}

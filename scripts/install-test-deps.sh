@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages the test suite drives for real: Samba's smbd,
+# Debian's Chromium, exiftool, and zstd/jq for pipeline checks. Only what is
+# missing is installed; without root or apt it says what to install instead.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+have smbd      || need+=(samba)
+have smbpasswd || need+=(samba-common-bin)
+have chromium  || need+=(chromium)
+have exiftool  || need+=(libimage-exiftool-perl)
+have zstd      || need+=(zstd)
+have jq        || need+=(jq)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "test dependencies: all present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+  echo "missing: ${need[*]} — install them (apt-get install ${need[*]}) or the tests that need them skip" >&2
+  exit 0
+fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
