@@ -1,0 +1,317 @@
+// Package sourcetest is the conformance suite every source passes against
+// its fake (or real) server: the same named subtests for every source, so
+// a behaviour one source gets right cannot silently differ in another.
+//
+// A source's <name>_test.go calls Run with a Config whose New seeds the
+// fake with the given files and returns a source that lists exactly them.
+package sourcetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+// File is one file to seed.
+type File struct {
+	Path  string // slash-separated, relative to the listed root
+	Data  []byte
+	Mtime time.Time
+}
+
+// Config describes the source under test.
+type Config struct {
+	// New returns a source (and the options to list it with) whose listing
+	// holds exactly files.
+	New func(t *testing.T, files []File) (source.Source, source.ListOptions)
+	// FlatNames: the source has no folders; items are matched by name.
+	FlatNames bool
+	// NoOffset: Open cannot start at an offset and must say so with
+	// Content.Offset 0.
+	NoOffset bool
+	// NoMtime: the source does not report modification times exactly
+	// (archives round them); mtimes are then only checked to be set.
+	NoMtime bool
+}
+
+// Fixture returns the standard files: nested folders, awkward names, an
+// empty file and one large enough to need several reads.
+func Fixture() []File {
+	at := time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
+	big := make([]byte, 3<<20+17)
+	for i := range big {
+		big[i] = byte(i*7 + i>>9)
+	}
+	return []File{
+		{Path: "DCIM/100CANON/IMG_0001.CR3", Data: []byte("raw one"), Mtime: at},
+		{Path: "DCIM/100CANON/IMG_0001.JPG", Data: []byte("jpeg one"), Mtime: at.Add(time.Second)},
+		{Path: "DCIM/101CANON/IMG_0002.CR3", Data: big, Mtime: at.Add(time.Hour)},
+		{Path: "Trips/Zürich 2024/Café #1 (50% off?).jpg", Data: []byte("unicode, spaces, #?% and parentheses"), Mtime: at.Add(2 * time.Hour)},
+		{Path: "Trips/it's \"quoted\".MOV", Data: []byte("quotes"), Mtime: at.Add(3 * time.Hour)},
+		{Path: "empty.JPG", Data: nil, Mtime: at.Add(4 * time.Hour)},
+	}
+}
+
+// Run runs the conformance subtests.
+func Run(t *testing.T, cfg Config) {
+	t.Run("ListsEachFileOnce", func(t *testing.T) { testList(t, cfg) })
+	t.Run("OpenReturnsExactBytes", func(t *testing.T) { testOpen(t, cfg) })
+	t.Run("OpenAtOffset", func(t *testing.T) { testOffset(t, cfg) })
+	t.Run("SinkErrorStopsList", func(t *testing.T) { testSinkError(t, cfg) })
+	t.Run("CancelEndsList", func(t *testing.T) { testCancel(t, cfg) })
+	t.Run("VanishedItemIsNotFound", func(t *testing.T) { testVanished(t, cfg) })
+}
+
+func (cfg Config) key(p string) string {
+	if cfg.FlatNames {
+		return path.Base(p)
+	}
+	return p
+}
+
+// collect lists src and returns its items by key.
+func collect(t *testing.T, cfg Config, src source.Source, opts source.ListOptions) map[string]*record.Record {
+	t.Helper()
+	sink := &memSink{}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := src.List(ctx, opts, sink); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(sink.failures) > 0 {
+		t.Fatalf("List reported failures: %v", sink.failures)
+	}
+	got := map[string]*record.Record{}
+	for _, it := range sink.items {
+		k := cfg.key(it.Path)
+		if got[k] != nil {
+			t.Errorf("item %q listed twice", k)
+		}
+		got[k] = it
+	}
+	return got
+}
+
+func testList(t *testing.T, cfg Config) {
+	files := Fixture()
+	src, opts := cfg.New(t, files)
+	defer src.Close()
+	got := collect(t, cfg, src, opts)
+	if len(got) != len(files) {
+		t.Errorf("listed %d items, want %d: %v", len(got), len(files), keys(got))
+	}
+	for _, f := range files {
+		it := got[cfg.key(f.Path)]
+		if it == nil {
+			t.Errorf("file %q not listed (got %v)", f.Path, keys(got))
+			continue
+		}
+		checkItem(t, cfg, src, it, f)
+	}
+}
+
+func checkItem(t *testing.T, cfg Config, src source.Source, it *record.Record, f File) {
+	t.Helper()
+	if it.Type != record.TypeItem {
+		t.Errorf("%s: type %q, want item", f.Path, it.Type)
+	}
+	if it.ID == "" {
+		t.Errorf("%s: empty id", f.Path)
+	}
+	if it.Source != src.Location() {
+		t.Errorf("%s: source %q, want the source's location %q", f.Path, it.Source, src.Location())
+	}
+	if want := path.Base(f.Path); it.Name != want {
+		t.Errorf("%s: name %q, want %q", f.Path, it.Name, want)
+	}
+	if it.Size != int64(len(f.Data)) {
+		t.Errorf("%s: size %d, want %d", f.Path, it.Size, len(f.Data))
+	}
+	if want := record.MediaOf(f.Path); it.Media != want {
+		t.Errorf("%s: media %q, want %q", f.Path, it.Media, want)
+	}
+	switch {
+	case it.Mtime.IsZero():
+		t.Errorf("%s: no mtime", f.Path)
+	case !cfg.NoMtime && !it.Mtime.Equal(f.Mtime):
+		t.Errorf("%s: mtime %s, want %s", f.Path, it.Mtime, f.Mtime)
+	case it.Mtime.Location() != time.UTC:
+		t.Errorf("%s: mtime %s is not UTC", f.Path, it.Mtime)
+	}
+}
+
+func readAll(t *testing.T, src source.Source, it *record.Record, offset int64) ([]byte, int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := src.Open(ctx, it, offset)
+	if err != nil {
+		t.Fatalf("Open %s at %d: %v", it.Path, offset, err)
+	}
+	defer c.Close()
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read %s: %v", it.Path, err)
+	}
+	return b, c.Offset
+}
+
+func testOpen(t *testing.T, cfg Config) {
+	files := Fixture()
+	src, opts := cfg.New(t, files)
+	defer src.Close()
+	got := collect(t, cfg, src, opts)
+	for _, f := range files {
+		it := got[cfg.key(f.Path)]
+		if it == nil {
+			t.Fatalf("file %q not listed", f.Path)
+		}
+		b, off := readAll(t, src, it, 0)
+		if off != 0 || !bytes.Equal(b, f.Data) {
+			t.Errorf("%s: read %d bytes from offset %d, want the %d bytes of the file", f.Path, len(b), off, len(f.Data))
+		}
+	}
+}
+
+func testOffset(t *testing.T, cfg Config) {
+	files := Fixture()
+	src, opts := cfg.New(t, files)
+	defer src.Close()
+	got := collect(t, cfg, src, opts)
+	f := files[2] // the large one
+	it := got[cfg.key(f.Path)]
+	if it == nil {
+		t.Fatalf("file %q not listed", f.Path)
+	}
+	for _, offset := range []int64{1, 1 << 20, int64(len(f.Data)) - 1, int64(len(f.Data))} {
+		b, start := readAll(t, src, it, offset)
+		if cfg.NoOffset {
+			if start != 0 || !bytes.Equal(b, f.Data) {
+				t.Errorf("offset %d: a source without offsets must restart at 0 with all bytes (got start %d, %d bytes)", offset, start, len(b))
+			}
+			continue
+		}
+		if start != offset {
+			t.Errorf("offset %d: content starts at %d", offset, start)
+			continue
+		}
+		if !bytes.Equal(b, f.Data[offset:]) {
+			t.Errorf("offset %d: got %d bytes that differ from the file's tail (%d bytes)", offset, len(b), len(f.Data)-int(offset))
+		}
+	}
+}
+
+var errStop = errors.New("sink says stop")
+
+func testSinkError(t *testing.T, cfg Config) {
+	var files []File
+	at := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 300 {
+		files = append(files, File{Path: fmt.Sprintf("d%02d/f%03d.JPG", i%10, i), Data: []byte{byte(i)}, Mtime: at})
+	}
+	src, opts := cfg.New(t, files)
+	defer src.Close()
+	sink := &memSink{stopAfter: 5}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := src.List(ctx, opts, sink)
+	if !errors.Is(err, errStop) {
+		t.Fatalf("List returned %v, want the sink's error unchanged", err)
+	}
+	// Concurrent listers may have a few calls in flight; hundreds more
+	// mean the error was ignored.
+	if n := len(sink.items); n > 5+64 {
+		t.Errorf("List went on for %d items after the sink said stop", n-5)
+	}
+}
+
+func testCancel(t *testing.T, cfg Config) {
+	src, opts := cfg.New(t, Fixture())
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.List(ctx, opts, &memSink{}) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			// A source may finish a tiny listing before it notices; it
+			// must not hang. Nothing more to check.
+			return
+		}
+		if c := fault.ClassOf(err); c != fault.Canceled && !errors.Is(err, context.Canceled) {
+			t.Errorf("List on a cancelled context: %v (class %s), want canceled", err, c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("List did not return within 10s of cancellation")
+	}
+}
+
+func testVanished(t *testing.T, cfg Config) {
+	src, opts := cfg.New(t, Fixture())
+	defer src.Close()
+	got := collect(t, cfg, src, opts)
+	var it *record.Record
+	for _, v := range got {
+		it = v.Clone()
+		break
+	}
+	it.ID += ".vanished"
+	it.Path += ".vanished"
+	it.Name += ".vanished"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := src.Open(ctx, it, 0)
+	if err == nil {
+		c.Close()
+		t.Fatal("Open of a missing item succeeded")
+	}
+	if cl := fault.ClassOf(err); cl != fault.NotFound {
+		t.Errorf("Open of a missing item: %v (class %s), want not_found", err, cl)
+	}
+}
+
+func keys(m map[string]*record.Record) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// memSink collects what List finds.
+type memSink struct {
+	mu        sync.Mutex
+	items     []*record.Record
+	failures  []string
+	stopAfter int
+}
+
+func (s *memSink) Item(rec *record.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopAfter > 0 && len(s.items) >= s.stopAfter {
+		return errStop
+	}
+	s.items = append(s.items, rec)
+	return nil
+}
+
+func (s *memSink) Failure(rec *record.Record, err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures = append(s.failures, rec.Path+": "+err.Error())
+	return nil
+}
