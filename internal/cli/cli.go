@@ -197,7 +197,7 @@ func Run(name, description string, cmd any, args []string, stdio Stdio, options 
 	if err == nil {
 		return ExitOK
 	}
-	if err != ErrPartial {
+	if !errors.Is(err, ErrPartial) {
 		msg := err.Error()
 		if hint := fault.HintOf(err); hint != "" && !strings.Contains(msg, hint) {
 			msg += "\n  run: " + hint

@@ -172,7 +172,9 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 	}
 	switch r.Type {
 	case TypeItem, TypeResult, TypeFailure, TypeDeleted:
-		if r.Path != "" || r.ID != "" || r.Size != 0 {
+		// Every file has a size, zero included; folder failures and bare
+		// url records without one have none.
+		if r.ID != "" || r.Size != 0 {
 			size := r.Size
 			w.Size = &size
 		}
