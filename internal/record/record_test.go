@@ -1,0 +1,141 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// Every line of the golden file must come back byte for byte: field names,
+// order, unknown fields and big numbers are the contract users script on.
+func TestRoundTripGolden(t *testing.T) {
+	f, err := os.Open("testdata/roundtrip.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		rec, err := Parse(sc.Bytes())
+		if err != nil {
+			t.Fatalf("line %d: %v", n, err)
+		}
+		out, err := rec.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, sc.Bytes()) {
+			t.Errorf("line %d changed:\n got %s\nwant %s", n, out, sc.Bytes())
+		}
+	}
+}
+
+func TestUnknownFieldsSurviveChanges(t *testing.T) {
+	rec, err := Parse([]byte(`{"rating":5,"type":"item","id":"x","path":"x.CR3","size":3,"tags":["a"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rec.AsFailure("transient", "reset", 2, "")
+	out, _ := f.MarshalJSON()
+	for _, want := range []string{`"rating":5`, `"tags":["a"]`, `"type":"failure"`, `"attempts":2`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("%s lacks %s", out, want)
+		}
+	}
+	again, err := Parse(out)
+	if err != nil || again.Type != TypeFailure || again.ID != "x" {
+		t.Fatalf("a failure must be valid input again: %v %+v", err, again)
+	}
+}
+
+func TestDecoderNamesBadLines(t *testing.T) {
+	in := "{\"type\":\"item\",\"id\":\"1\"}\n\n{\"type\":\n[1]\n{\"type\":\"item\",\"size\":-1}\n{\"type\":\"end\"}"
+	dec := NewDecoder(strings.NewReader(in))
+	var lines []int
+	var good int
+	for {
+		_, err := dec.Decode()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var le *LineError
+		if errors.As(err, &le) {
+			lines = append(lines, le.Line)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		good++
+	}
+	if good != 2 || len(lines) != 3 || lines[0] != 3 || lines[1] != 4 || lines[2] != 5 {
+		t.Errorf("good %d, bad lines %v; want 2 good and bad lines [3 4 5]", good, lines)
+	}
+}
+
+func TestReaderLongLines(t *testing.T) {
+	long := `{"type":"item","meta":{"blob":"` + strings.Repeat("x", 6<<20) + `"}}`
+	dec := NewDecoder(strings.NewReader(long + "\n" + `{"type":"end"}` + "\n"))
+	rec, err := dec.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Meta["blob"].(string)) != 6<<20 {
+		t.Error("long line was cut")
+	}
+	if rec, err = dec.Decode(); err != nil || rec.Type != TypeEnd || dec.Line() != 2 {
+		t.Errorf("after a long line: %v %v line %d", rec, err, dec.Line())
+	}
+}
+
+func TestJQNumbersAccepted(t *testing.T) {
+	rec, err := Parse([]byte(`{"type":"item","id":7,"size":1e7}`))
+	if err != nil || rec.ID != "7" || rec.Size != 10_000_000 {
+		t.Errorf("got %+v, %v", rec, err)
+	}
+	if _, err := Parse([]byte(`{"type":"item","size":1.5}`)); err == nil {
+		t.Error("a fractional size must be rejected")
+	}
+}
+
+// ScanFields is the fast path of ps-filter; it must agree with
+// encoding/json on what is a valid object, and find the same fields.
+func FuzzScanFields(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"item","path":"a\u00e9\"b","size":1e3,"x":[1,{"y":null}],"mtime":"2024-01-01T00:00:00Z"}`,
+		`{}`, `{"a":}`, `{"a":1,}`, `[1]`, `{"a":"\ud83d\ude00"}`, `{"a":01}`, `{"a":-0.5e+3}`, "{\"a\":\"\x01\"}",
+		`{"a":1} x`, `{"a":tru}`, `{"type":"item","name":"\/x"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fs Fields
+		err := ScanFields(b, &fs)
+		var obj map[string]json.RawMessage
+		jerr := json.Unmarshal(b, &obj)
+		// The contract is UTF-8: ScanFields rejects what encoding/json
+		// would silently repair.
+		valid := jerr == nil && utf8.Valid(b) && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{"))
+		if (err == nil) != valid {
+			t.Fatalf("ScanFields err=%v, encoding/json err=%v, for %q", err, jerr, b)
+		}
+		if err != nil {
+			return
+		}
+		if raw, ok := obj["path"]; ok {
+			var want string
+			if json.Unmarshal(raw, &want) == nil {
+				got, _ := RawString(fs.Path)
+				if got != want {
+					t.Fatalf("path %q, encoding/json says %q", got, want)
+				}
+			}
+		}
+	})
+}
