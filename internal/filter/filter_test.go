@@ -123,8 +123,12 @@ func (s *syncBuffer) lock() {
 	}
 	s.mu <- struct{}{}
 }
-func (s *syncBuffer) Write(p []byte) (int, error) { s.lock(); defer func() { <-s.mu }(); return s.buf.Write(p) }
-func (s *syncBuffer) String() string              { s.lock(); defer func() { <-s.mu }(); return s.buf.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.lock()
+	defer func() { <-s.mu }()
+	return s.buf.Write(p)
+}
+func (s *syncBuffer) String() string { s.lock(); defer func() { <-s.mu }(); return s.buf.String() }
 
 func benchInput(n int) []byte {
 	var in bytes.Buffer
