@@ -59,6 +59,9 @@ type Globals struct {
 	Version   kong.VersionFlag `help:"Print the version and exit."`
 }
 
+// GlobalFlags lets Run find the globals embedded in any command.
+func (g *Globals) GlobalFlags() *Globals { return g }
+
 // exitError carries an explicit exit code.
 type exitError struct {
 	code int
@@ -198,16 +201,31 @@ func Run(name, description string, cmd any, args []string, stdio Stdio, options 
 		return ExitOK
 	}
 	if !errors.Is(err, ErrPartial) {
-		msg := err.Error()
-		if hint := fault.HintOf(err); hint != "" && !strings.Contains(msg, hint) {
-			msg += "\n  run: " + hint
-		}
-		fmt.Fprintf(stdio.Err, "%s: %s\n", name, msg)
+		reportError(name, cmd, err, stdio.Err)
 	}
 	return CodeOf(err)
 }
 
 type exitSignal struct{}
+
+// reportError prints the error that ended a run, once, in the log format
+// the user asked for, with the command that fixes it when one is known.
+func reportError(name string, cmd any, err error, w io.Writer) {
+	hint := fault.HintOf(err)
+	if g, ok := cmd.(interface{ GlobalFlags() *Globals }); ok && g.GlobalFlags().LogFormat == "json" {
+		attrs := []any{"tool", name, "class", string(fault.ClassOf(err))}
+		if hint != "" {
+			attrs = append(attrs, "hint", hint)
+		}
+		g.GlobalFlags().Logger(w).Error(err.Error(), attrs...)
+		return
+	}
+	msg := err.Error()
+	if hint != "" && !strings.Contains(msg, hint) {
+		msg += "\n  run: " + hint
+	}
+	fmt.Fprintf(w, "%s: %s\n", name, msg)
+}
 
 // ParseDate reads a date flag: YYYY-MM-DD (local midnight; with endOfDay
 // the last instant of that day, so --until is inclusive) or RFC 3339.
