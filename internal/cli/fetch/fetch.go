@@ -1,29 +1,153 @@
-// Package fetch is ps-fetch. It is being built (issue: the download engine).
+// Package fetch is ps-fetch: it downloads the files item records describe.
+// The engine is internal/fetch; this is the command line around it.
 package fetch
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"time"
 
 	"github.com/ps-photos/ps/internal/cli"
+	"github.com/ps-photos/ps/internal/fault"
+	engine "github.com/ps-photos/ps/internal/fetch"
+	"github.com/ps-photos/ps/internal/naming"
+	"github.com/ps-photos/ps/internal/progress"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/retry"
+	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/all"
 )
 
-const description = `Download the files that item records describe into a local folder (not built yet).
+const description = `Download the files that item records describe into a local folder.
 
-ps-fetch will read item, result or failure records on stdin, download each through its source in
-parallel (-j), resume interrupted downloads, verify sizes and hashes, and write one result or failure
-record per item on stdout; --failures FILE collects failures so "ps-fetch -o DIR < FILE" retries them.`
+ps-fetch reads item, result or failure records on stdin (their type does not matter), downloads each
+through its source in parallel, and writes one result or failure record per item on stdout. Work starts
+with the first line. Downloads go to NAME.XXXXXXXX.part files that are synced and renamed when complete;
+an interrupted run resumes them. The output folder keeps a manifest (.ps-manifest.jsonl.zst) of what
+ps-fetch wrote, so a re-run skips those files without touching the network.
+
+Examples:
+  ps-list /media/card | ps-fetch -o ~/Archive
+  ps-list smb://nas/photos | ps-filter --ext CR3 | ps-fetch -o ~/Archive --name date -j 8 --failures failed.jsonl
+  ps-fetch -o ~/Archive < failed.jsonl                  # retry exactly what failed
+  jq -c '{type:"item", url:., path:(.|split("/")|last)}' -R urls.txt | ps-fetch -o out
+  ps-list ~/Pictures | ps-fetch -o ~/Copy --mirror      # also delete what left the source
+
+--name takes a preset or a template. Presets: path (the source's relative path, default), epoch
+(1758941669.CR3: mtime in Unix seconds), date (2024/07/01/IMG_0001.CR3: capture date, else mtime, UTC).
+Template fields: {path} {dir} {name} {stem} {ext} {id} {mtime:FORMAT} {taken:FORMAT}; FORMAT uses %Y %m %d
+%H %M %S %j %b %F %T and %s (Unix seconds). Names that collide get _1, _2, … in input order.`
 
 // Command is the ps-fetch command line.
 type Command struct {
 	cli.Globals
+	Output         string        `short:"o" required:"" placeholder:"DIR" help:"Folder to download into (created if missing)."`
+	Jobs           int           `short:"j" default:"4" help:"Parallel downloads."`
+	Name           string        `default:"path" placeholder:"TEMPLATE" help:"How to name files: path, epoch, date, or a template like '{taken:%Y/%m}/{name}'."`
+	Failures       string        `placeholder:"FILE" help:"Also append every failure record to FILE (feed it back to retry)."`
+	Retries        int           `default:"3" help:"Retries per item for transient and rate-limited errors."`
+	Progress       string        `enum:"auto,bar,plain,none" default:"auto" help:"Progress on stderr: bar (terminal), plain (a line every 10s), none; auto picks bar on a terminal, else none."`
+	Force          bool          `help:"Download again even what the manifest says is there."`
+	VerifyExisting bool          `help:"Re-hash files the manifest has and fetch again those that differ."`
+	DryRun         bool          `help:"Print the records ps-fetch would write (status planned) and write nothing."`
+	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete listing)."`
+	IdleTimeout    time.Duration `default:"60s" help:"Retry a download that receives nothing for this long."`
 }
 
 // Main runs ps-fetch.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-fetch", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-fetch", description+"\n\n"+exitHelp, &Command{}, args, stdio)
 }
 
-// Run explains that the tool is not built yet.
-func (c *Command) Run() error {
-	return cli.WithExit(cli.ExitUsage, errors.New("ps-fetch is not built yet: see ps-fetch --help for what it will do"))
+const exitHelp = cli.ExitHelp + ` A full disk stops the run (exit 1).`
+
+// Run downloads stdin's items.
+func (c *Command) Run(stdio cli.Stdio) error {
+	tmpl, err := naming.Parse(c.Name)
+	if err != nil {
+		return cli.WithExit(cli.ExitUsage, err)
+	}
+	if c.Jobs < 1 || c.Retries < 0 {
+		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1 and --retries at least 0"))
+	}
+	log := c.Logger(stdio.Err)
+	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
+	defer stop()
+
+	out := record.NewEncoder(stdio.Out)
+	defer out.Close()
+	var failures *record.Encoder
+	if c.Failures != "" && !c.DryRun {
+		f, err := os.OpenFile(c.Failures, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return cli.WithExit(cli.ExitUsage, fmt.Errorf("--failures: %w", err))
+		}
+		defer f.Close()
+		failures = record.NewEncoder(f)
+		defer failures.Close()
+	}
+	pool := source.NewPool(all.Registry(), cli.Env(log))
+	defer pool.Close()
+	prog := progress.New(c.progressMode(stdio), stdio.Err)
+
+	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
+		Dir: c.Output, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
+		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
+		IdleTimeout: c.IdleTimeout, Opener: pool, Failures: failures, Progress: prog, Log: log,
+		Strict:    c.Strict,
+		OnBadLine: func(le *record.LineError) { log.Error(le.Error()) },
+		Backoff:   retry.Policy{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxWait: 5 * time.Minute},
+	})
+	prog.Finish()
+	if cerr := out.Close(); cerr != nil && err == nil && !errors.Is(cerr, os.ErrClosed) {
+		err = cerr
+	}
+	if failures != nil {
+		if ferr := failures.Close(); ferr != nil && err == nil {
+			err = fault.Wrap(fault.Local, fmt.Errorf("--failures: %w", ferr))
+		}
+	}
+	return exitFor(stats, err)
+}
+
+// exitFor maps the run's outcome to the shared exit codes.
+func exitFor(s engine.Stats, err error) error {
+	var le *record.LineError
+	switch {
+	case s.Canceled:
+		return cli.WithExit(cli.ExitInterrupted, errors.New("interrupted: unfinished items were written as canceled failures; run again to resume"))
+	case errors.As(err, &le):
+		return cli.WithExit(cli.ExitUsage, err)
+	case err != nil:
+		return err
+	case s.Auth != nil:
+		return cli.WithExit(cli.ExitAuth, s.Auth)
+	case s.DiskFull != nil:
+		return cli.WithExit(cli.ExitPartial, fmt.Errorf("stopped because the disk is full: %w", s.DiskFull))
+	case s.BadLines > 0:
+		return cli.WithExit(cli.ExitUsage, fmt.Errorf("%d malformed line(s) skipped", s.BadLines))
+	case s.Failed > 0:
+		return cli.ErrPartial
+	}
+	return nil
+}
+
+func (c *Command) progressMode(stdio cli.Stdio) string {
+	if c.Quiet {
+		return progress.Quiet
+	}
+	switch c.Progress {
+	case "bar":
+		return progress.Bar
+	case "plain":
+		return progress.Plain
+	case "none":
+		return progress.None
+	}
+	if cli.IsTerminal(stdio.Err) {
+		return progress.Bar
+	}
+	return progress.None
 }

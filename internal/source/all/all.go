@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/httpget"
 	"github.com/ps-photos/ps/internal/source/local"
 )
 
@@ -12,5 +13,6 @@ import (
 func Registry() *source.Registry {
 	return source.NewRegistry(
 		local.Factory,
+		httpget.Factory,
 	)
 }

@@ -1,0 +1,554 @@
+package fetch
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/manifest"
+	"github.com/ps-photos/ps/internal/progress"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+// copyBuf is the size of each worker's copy buffer: large reads and
+// writes keep the syscall count per gigabyte low.
+const copyBuf = 1 << 20
+
+// work runs one job on a worker.
+func (e *engine) work(j *job) {
+	e.names.lock(j.local)
+	defer e.names.unlock(j.local)
+	if err := e.stopped(j.rec.Source); err != nil {
+		e.fail(j.rec, err, 0, true)
+		return
+	}
+	if e.ctx.Err() != nil {
+		e.fail(j.rec, e.classify(nil, e.ctx.Err()), 0, true)
+		return
+	}
+	switch j.mode {
+	case modeVerify:
+		if e.verify(j) {
+			return
+		}
+	case modeAdopt:
+		if e.adopt(j) {
+			return
+		}
+	}
+	e.download(j)
+}
+
+// fetched is what a finished download produced.
+type fetched struct {
+	size int64
+	sha  string
+}
+
+func (e *engine) download(j *job) {
+	task := e.prog.Start(j.local, j.rec.Size, 0)
+	policy := e.opts.Backoff
+	policy.Attempts = e.opts.Retries + 1
+	policy.OnRetry = func(attempt int, err error, wait time.Duration) {
+		e.log.Debug(fmt.Sprintf("%s: attempt %d failed (%v), retrying in %s", j.local, attempt, err, wait.Round(time.Millisecond)))
+	}
+	var got fetched
+	attempts, err := policy.Do(e.ctx, func(int) error {
+		if err := e.stopped(j.rec.Source); err != nil {
+			return err
+		}
+		var err error
+		got, err = e.fetchOnce(j, task)
+		return err
+	})
+	task.Done(err == nil)
+	if err != nil {
+		if e.ctx.Err() != nil && fault.ClassOf(err) != fault.Local {
+			err = e.classify(nil, err)
+		}
+		if fault.ClassOf(err) == fault.Auth {
+			e.stopSource(j.rec.Source, err)
+		}
+		e.fail(j.rec, err, attempts, true)
+		return
+	}
+	e.record(j, got)
+	e.result(j.rec, record.StatusDownloaded, j.local, got.sha, got.size)
+	e.downloaded.Add(1)
+}
+
+// record appends a written file to the manifest.
+func (e *engine) record(j *job, got fetched) {
+	src, id := manifest.Ident(j.rec)
+	err := e.mw.Add(&manifest.Entry{
+		Source: src, ID: id, Path: j.rec.Path, Size: got.size, Mtime: manifest.MtimeString(j.rec.Mtime),
+		Local: j.local, N: j.suffix, SHA256: got.sha, At: record.FormatTime(e.opts.Now()),
+	})
+	if err != nil {
+		e.log.Error("manifest: " + err.Error())
+		if fault.IsDiskFull(err) {
+			e.stopDisk(err)
+		}
+	}
+}
+
+// fetchOnce is one attempt: open or resume the .part, stream the rest,
+// verify, sync and rename.
+func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
+	rec := j.rec
+	src, _, err := e.opts.Opener.ForRecord(e.ctx, rec)
+	if err != nil {
+		return fetched{}, classified(err, fault.Permanent)
+	}
+	target := e.abs(j.local)
+	if err := e.ensureDir(path.Dir(j.local)); err != nil {
+		return fetched{}, err
+	}
+	if err := notALink(target, j.local); err != nil {
+		return fetched{}, err
+	}
+	part := partPath(target, rec)
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	if err != nil {
+		return fetched{}, e.localErr(err)
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	have, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fetched{}, e.localErr(err)
+	}
+	want := rec.Size
+	if want == 0 {
+		want = -1 // no size in the record: trust the source
+	}
+	hs := newHashes(rec)
+	if want >= 0 && have > want {
+		if have, err = restart(f, hs); err != nil {
+			return fetched{}, e.localErr(err)
+		}
+	}
+	if have > 0 {
+		if err := e.hashPrefix(f, have, hs); err != nil {
+			return fetched{}, err
+		}
+	}
+	resumed := have > 0
+	if want < 0 || have < want {
+		if have, want, err = e.stream(j, src, f, hs, have, want, task); err != nil {
+			if fault.ClassOf(err) == fault.Permanent {
+				f.Close()
+				f = nil
+				os.Remove(part) // its bytes cannot be trusted
+			}
+			return fetched{}, err
+		}
+	}
+	if want >= 0 && have < want {
+		return fetched{}, fault.Errorf(fault.Transient, "short body: got %d of %d bytes", have, want)
+	}
+	sum, err := hs.verify()
+	if err != nil {
+		f.Close()
+		f = nil
+		os.Remove(part)
+		if resumed {
+			return fetched{}, fault.Errorf(fault.Transient, "%v after resuming: starting over", err)
+		}
+		return fetched{}, fault.Wrap(fault.Permanent, err)
+	}
+	if err := e.opts.partSync(f); err != nil {
+		return fetched{}, e.localErr(err)
+	}
+	writeHashXattr(part, sum)
+	if err := f.Close(); err != nil {
+		f = nil
+		return fetched{}, e.localErr(err)
+	}
+	f = nil
+	if !rec.Mtime.IsZero() {
+		if err := os.Chtimes(part, rec.Mtime, rec.Mtime); err != nil {
+			return fetched{}, e.localErr(err)
+		}
+	}
+	if err := notALink(target, j.local); err != nil {
+		return fetched{}, err
+	}
+	if err := os.Rename(part, target); err != nil {
+		return fetched{}, e.localErr(err)
+	}
+	return fetched{size: have, sha: sum}, nil
+}
+
+// stream opens the source at have and appends what it sends to f. It
+// returns the new length and the size, once known.
+func (e *engine) stream(j *job, src source.Source, f *os.File, hs *hashes, have, want int64, task *progress.Task) (int64, int64, error) {
+	wd := e.watch()
+	defer wd.stop()
+	content, err := src.Open(wd.ctx, j.rec, have)
+	if errors.Is(err, source.ErrBadRange) && have > 0 {
+		// 416: the part is not a prefix of what the source has now.
+		if have, err = restart(f, hs); err != nil {
+			return have, want, e.localErr(err)
+		}
+		task.Restart()
+		content, err = src.Open(wd.ctx, j.rec, 0)
+	}
+	if errors.Is(err, source.ErrBadRange) {
+		return have, want, fault.Errorf(fault.Permanent, "the source rejects reading from byte 0")
+	}
+	if err != nil {
+		return have, want, e.classify(wd, err)
+	}
+	defer content.Close()
+	if content.Offset != have {
+		if content.Offset != 0 {
+			return have, want, fault.Errorf(fault.Transient, "asked for bytes from %d, the source sent from %d", have, content.Offset)
+		}
+		// The source could not seek (HTTP 200 to a Range request): start over.
+		if have, err = restart(f, hs); err != nil {
+			return have, want, e.localErr(err)
+		}
+		task.Restart()
+	}
+	if content.Size >= 0 && want >= 0 && content.Size != want {
+		return have, want, fault.Errorf(fault.Permanent, "the source reports %d bytes, the record says %d", content.Size, want)
+	}
+	if want < 0 && content.Size >= 0 {
+		want = content.Size
+	}
+	if _, err := f.Seek(have, io.SeekStart); err != nil {
+		return have, want, e.localErr(err)
+	}
+	have, err = e.copy(j, f, content, hs, have, want, wd, task)
+	return have, want, err
+}
+
+// copy moves bytes from r to f in large chunks, hashing as it goes.
+func (e *engine) copy(j *job, f *os.File, r io.Reader, hs *hashes, have, want int64, wd *watchdog, task *progress.Task) (int64, error) {
+	bp := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(bp)
+	buf := *bp
+	for {
+		start := time.Now()
+		n, rerr := readChunk(r, buf, wd)
+		if n > 0 {
+			if want >= 0 && have+int64(n) > want {
+				return have, fault.Errorf(fault.Permanent, "the source sent more than the %d bytes the record says", want)
+			}
+			if _, err := f.Write(buf[:n]); err != nil {
+				return have, e.localErr(err)
+			}
+			hs.Write(buf[:n])
+			have += int64(n)
+			task.Add(n, time.Since(start))
+			if e.opts.testHookPart != nil {
+				e.opts.testHookPart(j.local, have)
+			}
+		}
+		if rerr == io.EOF {
+			return have, nil
+		}
+		if rerr != nil {
+			return have, e.classify(wd, rerr)
+		}
+	}
+}
+
+// readChunk reads until it has at least half a buffer (so each write is
+// large), an error, or EOF.
+func readChunk(r io.Reader, buf []byte, wd *watchdog) (int, error) {
+	n := 0
+	for n < len(buf)/2 {
+		m, err := r.Read(buf[n:])
+		if m > 0 {
+			wd.kick()
+		}
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// restart empties the part and the hashes.
+func restart(f *os.File, hs *hashes) (int64, error) {
+	hs.reset()
+	if err := f.Truncate(0); err != nil {
+		return 0, err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return 0, err
+}
+
+// hashPrefix feeds the bytes already in the part to the hashes.
+func (e *engine) hashPrefix(f *os.File, n int64, hs *hashes) error {
+	bp := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(bp)
+	if _, err := io.CopyBuffer(hs, io.NewSectionReader(f, 0, n), *bp); err != nil {
+		return e.localErr(err)
+	}
+	return nil
+}
+
+// verify re-hashes a file the manifest has; false means download it again.
+func (e *engine) verify(j *job) bool {
+	want := strings.ToLower(j.rec.Hash["sha256"])
+	if want == "" {
+		want, _ = e.ix.SHA256(j.key)
+	}
+	sum, err := e.hashFile(e.abs(j.local))
+	if err != nil {
+		e.log.Warn(fmt.Sprintf("%s: cannot re-hash (%v): fetching again", j.local, err))
+		return false
+	}
+	if want != "" && sum != want {
+		e.log.Warn(fmt.Sprintf("%s: sha256 %s differs from %s: fetching again", j.local, sum, want))
+		return false
+	}
+	e.result(j.rec, record.StatusSkipped, j.local, sum, 0)
+	e.skipped.Add(1)
+	e.prog.Skipped(true)
+	return true
+}
+
+// adopt takes over a file a crashed run renamed into place but never
+// recorded: it has the item's size and mtime; its hash must match too
+// when the record has one.
+func (e *engine) adopt(j *job) bool {
+	sum, err := e.hashFile(e.abs(j.local))
+	if err != nil {
+		return false
+	}
+	if want := strings.ToLower(j.rec.Hash["sha256"]); want != "" && want != sum {
+		return false
+	}
+	size := j.rec.Size
+	e.record(j, fetched{size: size, sha: sum})
+	e.result(j.rec, record.StatusSkipped, j.local, sum, 0)
+	e.skipped.Add(1)
+	e.prog.Skipped(true)
+	return true
+}
+
+func (e *engine) hashFile(p string) (string, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	bp := e.bufs.Get().(*[]byte)
+	defer e.bufs.Put(bp)
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ensureDir creates the folders of a name one by one, refusing symlinks,
+// and remembers the ones it checked.
+func (e *engine) ensureDir(rel string) error {
+	if rel == "." || rel == "" {
+		return nil
+	}
+	if _, ok := e.dirs.Load(rel); ok {
+		return nil
+	}
+	if err := e.ensureDir(path.Dir(rel)); err != nil {
+		return err
+	}
+	p := e.abs(rel)
+	st, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return e.localErr(err)
+		}
+		st, err = os.Lstat(p)
+	}
+	switch {
+	case err != nil:
+		return e.localErr(err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fault.Errorf(fault.Permanent, "refusing to write through the symlink %s in the output folder", rel)
+	case !st.IsDir():
+		return fault.Errorf(fault.Permanent, "%s in the output folder is a file, not a folder", rel)
+	}
+	e.dirs.Store(rel, true)
+	return nil
+}
+
+// notALink refuses a target that is a symlink or not a regular file.
+func notALink(target, rel string) error {
+	st, err := os.Lstat(target)
+	switch {
+	case err != nil:
+		return nil
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fault.Errorf(fault.Permanent, "refusing to write through the symlink %s in the output folder", rel)
+	case !st.Mode().IsRegular():
+		return fault.Errorf(fault.Permanent, "%s in the output folder is not a regular file", rel)
+	}
+	return nil
+}
+
+// partPath names the partial file beside target. The tag ties it to this
+// version of the item (source, id, size, mtime), so a part left by an
+// older version is never resumed with newer bytes.
+func partPath(target string, rec *record.Record) string {
+	src, id := manifest.Ident(rec)
+	h := fnv.New32a()
+	io.WriteString(h, src+"\x00"+id+"\x00"+strconv.FormatInt(rec.Size, 10)+"\x00"+record.FormatTime(rec.Mtime))
+	return fmt.Sprintf("%s.%08x.part", target, h.Sum32())
+}
+
+// localErr classifies a local file-system error; a full disk stops the run.
+func (e *engine) localErr(err error) error {
+	if fault.IsDiskFull(err) {
+		e.stopDisk(err)
+	}
+	return fault.Wrap(fault.Local, err)
+}
+
+// classify gives an error from a source read its class: the idle timeout
+// and a stop are ours; classified errors keep their class; anything else
+// on the way from a source is worth a retry.
+func (e *engine) classify(wd *watchdog, err error) error {
+	if wd != nil && wd.fired.Load() && e.ctx.Err() == nil {
+		return fault.Errorf(fault.Transient, "no data for %s (idle timeout)", e.opts.IdleTimeout)
+	}
+	if e.ctx.Err() != nil {
+		e.mu.Lock()
+		full := e.diskFull
+		e.mu.Unlock()
+		if full != nil {
+			return fault.Wrap(fault.Local, fmt.Errorf("stopped: the disk is full (%v)", full))
+		}
+		return fault.Wrap(fault.Canceled, fmt.Errorf("interrupted: %w", err))
+	}
+	return classified(err, fault.Transient)
+}
+
+// classified keeps err's class, or gives it class c.
+func classified(err error, c fault.Class) error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	return fault.Wrap(c, err)
+}
+
+// watchdog cancels a download that receives nothing for the idle timeout.
+type watchdog struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	t      *time.Timer
+	d      time.Duration
+	last   atomic.Int64
+	fired  atomic.Bool
+}
+
+func (e *engine) watch() *watchdog {
+	ctx, cancel := context.WithCancel(e.ctx)
+	w := &watchdog{ctx: ctx, cancel: cancel, d: e.opts.IdleTimeout}
+	w.last.Store(time.Now().UnixNano())
+	w.t = time.AfterFunc(w.d, w.check)
+	return w
+}
+
+// check fires when the timer runs out; reads only move "last", so the
+// hot path pays no timer reset.
+func (w *watchdog) check() {
+	idle := time.Duration(time.Now().UnixNano() - w.last.Load())
+	if idle < w.d {
+		w.t.Reset(w.d - idle)
+		return
+	}
+	w.fired.Store(true)
+	w.cancel()
+}
+
+func (w *watchdog) kick() {
+	if w != nil {
+		w.last.Store(time.Now().UnixNano())
+	}
+}
+
+func (w *watchdog) stop() {
+	w.t.Stop()
+	w.cancel()
+}
+
+// hashes computes sha256 always, and any other hash the record carries
+// that ps-fetch knows (md5, sha1), to check it.
+type hashes struct {
+	algos []string
+	hs    []hash.Hash
+	want  []string
+}
+
+func newHashes(rec *record.Record) *hashes {
+	h := &hashes{}
+	add := func(algo string, fn func() hash.Hash) {
+		h.algos = append(h.algos, algo)
+		h.hs = append(h.hs, fn())
+		h.want = append(h.want, strings.ToLower(rec.Hash[algo]))
+	}
+	add("sha256", sha256.New)
+	if rec.Hash["md5"] != "" {
+		add("md5", md5.New)
+	}
+	if rec.Hash["sha1"] != "" {
+		add("sha1", sha1.New)
+	}
+	return h
+}
+
+func (h *hashes) Write(p []byte) (int, error) {
+	for _, x := range h.hs {
+		x.Write(p)
+	}
+	return len(p), nil
+}
+
+func (h *hashes) reset() {
+	for _, x := range h.hs {
+		x.Reset()
+	}
+}
+
+// verify returns the sha256, or an error naming the first hash that does
+// not match the record.
+func (h *hashes) verify() (string, error) {
+	var sha string
+	for i, x := range h.hs {
+		got := hex.EncodeToString(x.Sum(nil))
+		if i == 0 {
+			sha = got
+		}
+		if h.want[i] != "" && got != h.want[i] {
+			return "", fmt.Errorf("%s mismatch: the record says %s, the bytes hash to %s", h.algos[i], h.want[i], got)
+		}
+	}
+	return sha, nil
+}

@@ -1,0 +1,410 @@
+// Package fetch is the download engine of ps-fetch: it reads item records,
+// names each one, skips what the manifest says is already there, downloads
+// the rest with a pool of workers (atomic .part files, resume, verification,
+// retries), and writes one result or failure record per item.
+//
+// One goroutine reads the input and plans every item in input order: that
+// is where names (and their _1, _2 suffixes) are assigned, so they never
+// depend on which download finishes first. Workers only download.
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/manifest"
+	"github.com/ps-photos/ps/internal/naming"
+	"github.com/ps-photos/ps/internal/progress"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/retry"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+// Opener finds the source that can open a record (a *source.Pool).
+type Opener interface {
+	ForRecord(ctx context.Context, rec *record.Record) (source.Source, string, error)
+}
+
+// Options configure a run.
+type Options struct {
+	Dir            string           // output folder
+	Jobs           int              // parallel downloads
+	Name           *naming.Template // how files are named
+	Retries        int              // extra attempts per item for transient errors
+	Force          bool             // download even what the manifest has
+	VerifyExisting bool             // re-hash files the manifest has
+	DryRun         bool             // write nothing, print what would happen
+	Mirror         bool             // delete what left the source
+	IdleTimeout    time.Duration    // a download that receives nothing this long is retried
+	Opener         Opener
+	Failures       *record.Encoder // also gets every failure record, when set
+	Progress       *progress.Progress
+	Log            *slog.Logger
+	Strict         bool                      // stop at the first malformed line
+	OnBadLine      func(*record.LineError)   // told about malformed lines
+	Backoff        retry.Policy              // Base, Max, MaxWait and Sleep; Attempts comes from Retries
+	Now            func() time.Time          // for manifest timestamps
+	partSync       func(f *os.File) error    // tests may swap the sync
+	testHookPart   func(rel string, n int64) // tests: called after each write
+}
+
+// Stats is the outcome of a run.
+type Stats struct {
+	Downloaded, Skipped, Planned, Failed, Deleted, BadLines int64
+	// Auth is the first auth error (exit 3); DiskFull stopped the run;
+	// Canceled means the user interrupted it.
+	Auth     error
+	DiskFull error
+	Canceled bool
+}
+
+type engine struct {
+	opts  Options
+	root  string // absolute output folder
+	ix    *manifest.Index
+	mw    *manifest.Writer
+	out   *record.Encoder
+	prog  *progress.Progress
+	log   *slog.Logger
+	bufs  sync.Pool
+	names nameLocks
+	dirs  sync.Map // verified folders (relative, slash-separated)
+
+	ctx    context.Context // work: cancelled by the user or a full disk
+	cancel context.CancelFunc
+	user   context.Context
+
+	// Owned by the planning goroutine.
+	claims    map[uint64]uint64 // local-name hash → key, for names first given out in this run
+	complete  map[string]bool   // sources whose end record said complete
+	listFault bool              // an incomplete end or a folder failure came through
+
+	mu       sync.Mutex
+	authStop map[string]error // source → the auth error that stopped it
+	diskFull error
+
+	downloaded, skipped, planned, failed, deleted, bad atomic.Int64
+}
+
+// job is one planned download (or check) handed to a worker.
+type job struct {
+	rec    *record.Record
+	local  string // relative, slash-separated
+	suffix int
+	key    uint64
+	mode   int
+}
+
+const (
+	modeDownload = iota
+	modeVerify   // re-hash an existing file against the manifest
+	modeAdopt    // a file our crashed run renamed but never recorded
+)
+
+// Run fetches every item in in, writing records to out.
+func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (Stats, error) {
+	e, err := newEngine(ctx, out, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer e.cancel()
+	jobs := make(chan *job, max(opts.Jobs, 1))
+	var wg sync.WaitGroup
+	for range max(opts.Jobs, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				e.work(j)
+			}
+		}()
+	}
+	readErr := e.plan(in, jobs)
+	close(jobs)
+	wg.Wait()
+	if opts.Mirror && readErr == nil {
+		if err := e.mirror(); err != nil {
+			e.log.Error("mirror: " + err.Error())
+		}
+	}
+	if e.mw != nil {
+		if err := e.mw.Close(); err != nil && readErr == nil {
+			readErr = err
+		}
+	}
+	return e.stats(), readErr
+}
+
+func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Progress == nil {
+		opts.Progress = progress.New(progress.Quiet, io.Discard)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.partSync == nil {
+		opts.partSync = (*os.File).Sync
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = time.Minute
+	}
+	root, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.DryRun {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return nil, fault.Wrap(fault.Local, err)
+		}
+	}
+	ix, mw, err := manifest.Open(root, opts.DryRun, opts.VerifyExisting)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	e := &engine{
+		opts: opts, root: root, ix: ix, mw: mw, out: out, prog: opts.Progress, log: opts.Log,
+		ctx: wctx, cancel: cancel, user: ctx,
+		claims: map[uint64]uint64{}, complete: map[string]bool{}, authStop: map[string]error{},
+	}
+	e.bufs.New = func() any { b := make([]byte, copyBuf); return &b }
+	return e, nil
+}
+
+func (e *engine) stats() Stats {
+	s := Stats{
+		Downloaded: e.downloaded.Load(), Skipped: e.skipped.Load(), Planned: e.planned.Load(),
+		Failed: e.failed.Load(), Deleted: e.deleted.Load(), BadLines: e.bad.Load(),
+		Canceled: e.user.Err() != nil,
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s.DiskFull = e.diskFull
+	for _, err := range e.authStop {
+		s.Auth = err
+		break
+	}
+	return s
+}
+
+// line is one decoded input line, or why it could not be decoded.
+type line struct {
+	rec *record.Record
+	err error
+}
+
+// plan reads the input and plans each record in order.
+func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
+	lines := make(chan line, 256)
+	stopRead := make(chan struct{})
+	defer close(stopRead)
+	go func() {
+		defer close(lines)
+		dec := record.NewDecoder(in)
+		for {
+			rec, err := dec.Decode()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			select {
+			case lines <- line{rec, err}:
+			case <-stopRead:
+				return
+			}
+			var le *record.LineError
+			if err != nil && !errors.As(err, &le) {
+				return // the input itself failed
+			}
+		}
+	}()
+	for {
+		var l line
+		var ok bool
+		select {
+		case l, ok = <-lines:
+		case <-e.user.Done():
+			e.drainCanceled(lines)
+			return nil
+		}
+		if !ok {
+			return nil
+		}
+		if l.err != nil {
+			var le *record.LineError
+			if !errors.As(l.err, &le) {
+				return fault.Wrap(fault.Local, fmt.Errorf("reading the input: %w", l.err))
+			}
+			e.bad.Add(1)
+			if e.opts.OnBadLine != nil {
+				e.opts.OnBadLine(le)
+			}
+			if e.opts.Strict {
+				return le
+			}
+			continue
+		}
+		if j := e.planOne(l.rec); j != nil {
+			e.prog.Queued(j.rec.Size)
+			select {
+			case jobs <- j:
+			case <-e.user.Done():
+				e.fail(j.rec, fault.Wrap(fault.Canceled, errors.New("interrupted before it started")), 0, true)
+				e.drainCanceled(lines)
+				return nil
+			}
+		}
+	}
+}
+
+// drainCanceled turns items already read but not planned into canceled
+// failures; the rest of the input is not read.
+func (e *engine) drainCanceled(lines <-chan line) {
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				return
+			}
+			if l.err == nil && isItem(l.rec) {
+				e.fail(l.rec, fault.Wrap(fault.Canceled, errors.New("interrupted before it started")), 0, false)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// isItem reports whether rec is a file to fetch (not a folder failure).
+func isItem(rec *record.Record) bool {
+	if !rec.IsFileRecord() {
+		return false
+	}
+	if rec.Type == record.TypeFailure {
+		if folder, _ := rec.Meta["folder"].(bool); folder {
+			return false
+		}
+	}
+	return true
+}
+
+// emit writes a record to stdout.
+func (e *engine) emit(rec *record.Record) {
+	if err := e.out.Encode(rec); err != nil {
+		e.log.Debug("write: " + err.Error())
+	}
+}
+
+// fail writes the failure record for rec.
+func (e *engine) fail(rec *record.Record, err error, attempts int, queued bool) {
+	class := fault.ClassOf(err)
+	f := rec.AsFailure(string(class), err.Error(), attempts, fault.HintOf(err))
+	e.emit(f)
+	if e.opts.Failures != nil {
+		if werr := e.opts.Failures.Encode(f); werr != nil {
+			e.log.Error("writing the failures file: " + werr.Error())
+		}
+	}
+	e.failed.Add(1)
+	e.prog.Failed(queued)
+}
+
+// result writes the result record for rec.
+func (e *engine) result(rec *record.Record, status, local, sha string, size int64) {
+	r := rec.Clone()
+	r.Type = record.TypeResult
+	r.Status = status
+	r.Error = nil
+	r.Local = filepath.Join(e.root, filepath.FromSlash(local))
+	if size > 0 {
+		r.Size = size
+	}
+	if sha != "" {
+		if r.Hash == nil {
+			r.Hash = map[string]string{}
+		}
+		r.Hash["sha256"] = sha
+	}
+	e.emit(r)
+}
+
+// stopSource records an auth error: the rest of that source's items fail
+// without touching the network.
+func (e *engine) stopSource(src string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, done := e.authStop[src]; done {
+		return
+	}
+	e.authStop[src] = err
+	msg := fmt.Sprintf("%s: authentication failed, stopping work on this source: %v", src, err)
+	if hint := fault.HintOf(err); hint != "" {
+		msg += "; run: " + hint
+	}
+	e.log.Error(msg)
+}
+
+func (e *engine) stopped(src string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.diskFull; err != nil {
+		return fault.Wrap(fault.Local, fmt.Errorf("not attempted: the disk is full (%v)", err))
+	}
+	return e.authStop[src]
+}
+
+// stopDisk ends the run after the disk filled up.
+func (e *engine) stopDisk(err error) {
+	e.mu.Lock()
+	first := e.diskFull == nil
+	if first {
+		e.diskFull = err
+	}
+	e.mu.Unlock()
+	if first {
+		e.log.Error("the disk is full: stopping (" + err.Error() + ")")
+		e.cancel()
+	}
+}
+
+// nameLocks keeps two jobs from writing one file at once (the same item
+// twice in the input).
+type nameLocks struct {
+	mu   sync.Mutex
+	busy map[string]chan struct{}
+}
+
+func (n *nameLocks) lock(name string) {
+	for {
+		n.mu.Lock()
+		if n.busy == nil {
+			n.busy = map[string]chan struct{}{}
+		}
+		ch, held := n.busy[name]
+		if !held {
+			n.busy[name] = make(chan struct{})
+			n.mu.Unlock()
+			return
+		}
+		n.mu.Unlock()
+		<-ch
+	}
+}
+
+func (n *nameLocks) unlock(name string) {
+	n.mu.Lock()
+	close(n.busy[name])
+	delete(n.busy, name)
+	n.mu.Unlock()
+}

@@ -1,0 +1,231 @@
+package fetch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/manifest"
+	"github.com/ps-photos/ps/internal/naming"
+	"github.com/ps-photos/ps/internal/record"
+)
+
+// maxSuffix bounds the search for a free name.
+const maxSuffix = 100000
+
+// planOne handles one input record: records that are not items pass
+// through; an item is named, then skipped, failed or returned as a job.
+func (e *engine) planOne(rec *record.Record) *job {
+	switch {
+	case rec.Type == record.TypeEnd:
+		if rec.Complete != nil && *rec.Complete {
+			e.complete[rec.Source] = true
+		} else {
+			e.listFault = true
+		}
+		e.emit(rec)
+		return nil
+	case !isItem(rec):
+		if rec.Type == record.TypeFailure {
+			e.listFault = true // a folder could not be listed
+		}
+		e.emit(rec)
+		return nil
+	}
+	if err := e.stopped(rec.Source); err != nil {
+		e.fail(rec, err, 0, false)
+		return nil
+	}
+	cand, err := e.opts.Name.Render(rec)
+	if err == nil {
+		err = reserved(cand)
+	}
+	if err != nil {
+		e.fail(rec, fault.Wrap(fault.Permanent, fmt.Errorf("cannot name the file safely: %w", err)), 0, false)
+		return nil
+	}
+	src, id := manifest.Ident(rec)
+	j := &job{rec: rec, key: e.ix.Key(src, id)}
+
+	// A file the manifest says we wrote keeps its name.
+	if hit, ok := e.ix.Lookup(j.key); ok {
+		e.ix.MarkSeen(hit.Pos)
+		name := naming.WithSuffix(cand, hit.Suffix)
+		if e.ix.NameHash(name) == hit.Name {
+			j.local, j.suffix = name, hit.Suffix
+			if e.unchanged(j, hit.FP) && !e.opts.Force {
+				if e.opts.VerifyExisting && !e.opts.DryRun {
+					j.mode = modeVerify
+					return j
+				}
+				e.skip(j)
+				return nil
+			}
+			return e.queue(j)
+		}
+	}
+	if err := e.assign(j, cand); err != nil {
+		e.fail(rec, err, 0, false)
+		return nil
+	}
+	if j.mode == modeAdopt && e.opts.DryRun {
+		e.skip(j)
+		return nil
+	}
+	return e.queue(j)
+}
+
+// queue returns j for a worker, or, in a dry run, prints it.
+func (e *engine) queue(j *job) *job {
+	if e.opts.DryRun {
+		e.result(j.rec, record.StatusPlanned, j.local, j.rec.Hash["sha256"], 0)
+		e.planned.Add(1)
+		return nil
+	}
+	return j
+}
+
+// skip writes the result of a file that is already there.
+func (e *engine) skip(j *job) {
+	sha := j.rec.Hash["sha256"]
+	if sha == "" {
+		sha = readHashXattr(e.abs(j.local))
+	}
+	if sha == "" {
+		sha, _ = e.ix.SHA256(j.key)
+	}
+	e.result(j.rec, record.StatusSkipped, j.local, sha, 0)
+	e.skipped.Add(1)
+	e.prog.Skipped(false)
+}
+
+// unchanged reports whether the item still has the size and mtime the
+// manifest recorded and its local file is still there with that size.
+func (e *engine) unchanged(j *job, fp uint32) bool {
+	st, err := os.Lstat(e.abs(j.local))
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	size := j.rec.Size
+	if size == 0 {
+		size = st.Size() // a record without a size: trust the file's
+	}
+	return st.Size() == size && e.ix.Fingerprint(size, j.rec.Mtime) == fp
+}
+
+// assign gives j a fresh name: the candidate, or the first of cand_1,
+// cand_2, … that no other item owns (in the manifest or earlier in this
+// run) and that holds no file we did not write. Input order decides who
+// gets the plain name, so the outcome never depends on download timing.
+func (e *engine) assign(j *job, cand string) error {
+	for n := 0; n <= maxSuffix; n++ {
+		name := naming.WithSuffix(cand, n)
+		h := e.ix.NameHash(name)
+		if owner, ok := e.claims[h]; ok {
+			if owner != j.key {
+				continue
+			}
+			j.local, j.suffix = name, n // the same item twice in the input
+			return nil
+		}
+		if e.ix.NameTakenByOther(h, j.key) {
+			continue
+		}
+		free, adopt, err := e.onDisk(name, j.rec)
+		if err != nil {
+			return err
+		}
+		if !free && !adopt {
+			continue
+		}
+		e.claims[h] = j.key
+		j.local, j.suffix = name, n
+		if adopt && !e.opts.Force {
+			j.mode = modeAdopt
+		}
+		return nil
+	}
+	return fault.Errorf(fault.Permanent, "no free name for %s after %d tries", cand, maxSuffix)
+}
+
+// onDisk looks at what is at name: nothing (free), or a file that is
+// this item's bytes from a run that crashed before writing the manifest
+// (same size and mtime: adopt). Anything else belongs to someone else. A
+// symlink is refused outright: ps-fetch never writes through one.
+func (e *engine) onDisk(name string, rec *record.Record) (free, adopt bool, err error) {
+	if err := e.checkLinks(name); err != nil {
+		return false, false, err
+	}
+	st, err := os.Lstat(e.abs(name))
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscallENOTDIR):
+		return true, false, nil
+	case err != nil:
+		return false, false, fault.Wrap(fault.Local, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return false, false, fault.Errorf(fault.Permanent, "refusing to write through the symlink %s in the output folder", name)
+	case !st.Mode().IsRegular():
+		return false, false, nil
+	}
+	same := rec.Size > 0 && st.Size() == rec.Size && !rec.Mtime.IsZero() && st.ModTime().Equal(rec.Mtime)
+	return false, same, nil
+}
+
+// checkLinks refuses a name whose folders, inside the output folder, are
+// symlinks (which could point anywhere).
+func (e *engine) checkLinks(name string) error {
+	dir := name
+	for {
+		i := strings.LastIndexByte(dir, '/')
+		if i < 0 {
+			return nil
+		}
+		dir = dir[:i]
+		if _, ok := e.dirs.Load(dir); ok {
+			return nil // verified, and so are its parents
+		}
+		st, err := os.Lstat(e.abs(dir))
+		if err != nil {
+			continue // not there yet: created as a real folder later
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			return fault.Errorf(fault.Permanent, "refusing to write through the symlink %s in the output folder", dir)
+		}
+		if !st.IsDir() {
+			return fault.Errorf(fault.Permanent, "%s in the output folder is a file, not a folder", dir)
+		}
+	}
+}
+
+// reserved refuses names ps-fetch uses for itself.
+func reserved(name string) error {
+	base := name[strings.LastIndexByte(name, '/')+1:]
+	switch {
+	case name == manifest.FileName:
+		return fmt.Errorf("%s is the manifest's name", name)
+	case isPartName(base):
+		return fmt.Errorf("%s looks like one of ps-fetch's partial downloads (NAME.XXXXXXXX.part)", name)
+	}
+	return nil
+}
+
+func (e *engine) abs(rel string) string { return filepath.Join(e.root, filepath.FromSlash(rel)) }
+
+// isPartName reports whether base looks like a partial download:
+// NAME.<8 hex digits>.part.
+func isPartName(base string) bool {
+	rest, ok := strings.CutSuffix(base, ".part")
+	if !ok || len(rest) < 9 || rest[len(rest)-9] != '.' {
+		return false
+	}
+	for _, c := range rest[len(rest)-8:] {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
