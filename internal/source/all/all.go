@@ -6,6 +6,7 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/httpget"
 	"github.com/ps-photos/ps/internal/source/local"
+	"github.com/ps-photos/ps/internal/source/smb"
 )
 
 // Registry returns the registry of every source, in the order ps-list
@@ -13,6 +14,7 @@ import (
 func Registry() *source.Registry {
 	return source.NewRegistry(
 		local.Factory,
+		smb.Factory,
 		httpget.Factory,
 	)
 }
