@@ -65,7 +65,10 @@ func (c *AuthCommand) Run(env *source.AuthEnv) error {
 	if env.Err != nil {
 		fmt.Fprintf(env.Err, "signed in to %s; credentials saved (mode 0600) in %s\n", cfg.ShareLocation(), env.Env.StateDir)
 	}
-	return env.Out.Encode(rec)
+	if err := env.Out.Encode(rec); err != nil {
+		return err
+	}
+	return env.Out.Flush()
 }
 
 // config turns the flags into a share location.

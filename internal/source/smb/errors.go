@@ -72,7 +72,11 @@ func classOf(err error) fault.Class {
 	case errors.Is(err, fs.ErrNotExist):
 		return fault.NotFound
 	case errors.Is(err, fs.ErrPermission):
-		return fault.Auth
+		// Access denied on one file or folder: the share user may not read
+		// it. Signing in again cannot help, and ps-fetch stops a whole
+		// source on auth errors, so it is permanent; a share the user may
+		// not open at all is auth (see pool.dial).
+		return fault.Permanent
 	}
 	var re *smb2.ResponseError
 	if errors.As(err, &re) {

@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"sync"
 	"time"
@@ -158,7 +159,10 @@ func (p *pool) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		sess.WithContext(ctx).Logoff()
 		tcp.Close()
-		return nil, errorf(p.cfg, err, "open share %q on %s", p.cfg.Share, p.cfg.Addr())
+		if errors.Is(err, fs.ErrPermission) {
+			err = fault.WithHint(fault.Auth, err, p.cfg.Hint())
+		}
+		return nil, errorf(p.cfg, err, "open share %q on %s as %q", p.cfg.Share, p.cfg.Addr(), p.creds.Username)
 	}
 	return &conn{tcp: tcp, sess: sess, share: share}, nil
 }

@@ -207,8 +207,8 @@ func TestUnreadableFolderIsAFailure(t *testing.T) {
 	if len(sink.failures) != 1 || sink.failures[0].Path != "Music/Temp" || sink.failures[0].Meta["folder"] != true {
 		t.Fatalf("want one folder failure for Music/Temp, got %v %v", sink.failures, sink.errs)
 	}
-	if c := fault.ClassOf(sink.errs[0]); c != fault.Auth {
-		t.Errorf("class %s, want auth (access denied)", c)
+	if c := fault.ClassOf(sink.errs[0]); c != fault.Permanent {
+		t.Errorf("class %s, want permanent (access denied to one folder)", c)
 	}
 	if len(sink.items) != len(smbtest.FixtureFiles)-1 {
 		t.Errorf("listed %d items, want every other file (%d)", len(sink.items), len(smbtest.FixtureFiles)-1)
