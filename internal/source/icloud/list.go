@@ -1,0 +1,602 @@
+package icloud
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+
+// Variants a listing can ask for, and the resource field prefix of each
+// for photos and videos (fact sheet 2.5).
+var variantPrefix = map[string][2]string{
+	"original":    {"resOriginal", "resOriginal"},
+	"alternative": {"resOriginalAlt", ""},
+	"medium":      {"resJPEGMed", "resVidMed"},
+	"thumb":       {"resJPEGThumb", "resVidSmall"},
+	"adjusted":    {"resJPEGFull", "resVidFull"},
+}
+
+var variantOrder = []string{"original", "alternative", "medium", "thumb", "adjusted"}
+
+// livePrefix is the live photo video resource for a photo variant.
+var livePrefix = map[string]string{"original": "resOriginalVidCompl", "medium": "resVidMed", "thumb": "resVidSmall"}
+
+// itemRules say which items an asset gives.
+type itemRules struct {
+	variants     []string
+	live         string // skip, include, only
+	since, until time.Time
+}
+
+func newItemRules(opts source.ListOptions) (itemRules, error) {
+	r := itemRules{live: opts.LivePhotos, since: opts.Since, until: opts.Until}
+	if r.live == "" {
+		r.live = "include"
+	}
+	if r.live != "skip" && r.live != "include" && r.live != "only" {
+		return r, fault.Errorf(fault.Permanent, "--live-photos %q: want skip, include or only", r.live)
+	}
+	for _, v := range opts.Variants {
+		if _, ok := variantPrefix[v]; !ok {
+			return r, fault.Errorf(fault.Permanent, "--size %q: want original, medium, thumb, adjusted or alternative", v)
+		}
+		if !slices.Contains(r.variants, v) {
+			r.variants = append(r.variants, v)
+		}
+	}
+	if len(r.variants) == 0 {
+		r.variants = []string{"original"}
+	}
+	return r, nil
+}
+
+// allItems are the rules Open uses to find any item of an asset again.
+var allItems = itemRules{variants: variantOrder, live: "include"}
+
+// pair is one position of a page: the asset and its master.
+type pair struct {
+	asset, master *ckRecord
+	rank          int
+}
+
+// pagePairs matches assets with masters. Records the server could not
+// return (a serverErrorCode) are dropped, as kei does.
+func pagePairs(resp *queryResponse, start int) []pair {
+	masters := map[string]*ckRecord{}
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		if r.RecordType == "CPLMaster" && r.ServerErrorCode == "" {
+			masters[r.RecordName] = r
+		}
+	}
+	var out []pair
+	pos := 0
+	for i := range resp.Records {
+		r := &resp.Records[i]
+		if r.RecordType != "CPLAsset" {
+			continue
+		}
+		rank := start + pos
+		pos++
+		if r.ServerErrorCode != "" {
+			continue
+		}
+		if m := masters[r.ref("masterRef")]; m != nil {
+			out = append(out, pair{asset: r, master: m, rank: rank})
+		}
+	}
+	return out
+}
+
+// countMasters says whether a page held anything: icloudpd's end test.
+func countMasters(resp *queryResponse) int {
+	n := 0
+	for _, r := range resp.Records {
+		if r.RecordType == "CPLMaster" {
+			n++
+		}
+	}
+	return n
+}
+
+// items turns one asset into its item records.
+func (r itemRules) items(p pair, z zone, location string) []*record.Record {
+	a, m := p.asset, p.master
+	uti := m.str("itemType")
+	video := isVideoUTI(uti)
+	name, ok := m.fileName()
+	if !ok {
+		// icloudpd's fallback: the master's record name, cleaned, plus an
+		// extension from the item type.
+		base := m.RecordName
+		if len(base) > 12 {
+			base = base[:12]
+		}
+		name = nonWord.ReplaceAllString(base, "_") + "." + orDefault(utiExt[uti], "BIN")
+	}
+	taken := a.time("assetDate")
+	if taken.IsZero() {
+		taken = a.time("addedDate")
+	}
+	if taken.IsZero() && m.Created.Timestamp > 0 {
+		taken = time.UnixMilli(m.Created.Timestamp).UTC()
+	}
+	if !r.since.IsZero() && taken.Before(r.since) || !r.until.IsZero() && taken.After(r.until) {
+		return nil
+	}
+	find := func(prefix string) (ckResource, string, bool) {
+		if prefix == "" {
+			return ckResource{}, "", false
+		}
+		if res, t, ok := a.resource(prefix); ok {
+			return res, t, true
+		}
+		return m.resource(prefix)
+	}
+	kind := 0
+	if video {
+		kind = 1
+	}
+	available := map[string]any{}
+	for _, v := range variantOrder {
+		if res, _, ok := find(variantPrefix[v][kind]); ok {
+			available[v] = res.Size
+		}
+	}
+	liveRes, _, isLive := find("resOriginalVidCompl")
+	if isLive && !video {
+		available["live"] = liveRes.Size
+	}
+	mk := func(id, fileName, v, uti string, res ckResource) *record.Record {
+		media := record.MediaOf(fileName)
+		if isRawUTI(uti) {
+			media = record.MediaRaw
+		}
+		return &record.Record{
+			Type: record.TypeItem, Source: location, ID: id, Path: fileName, Name: fileName, Size: res.Size,
+			Mtime: taken, Taken: taken, Media: media,
+			Meta: map[string]any{
+				"zone": z.name, "database": z.db, "rank": p.rank, "asset": a.RecordName, "master": m.RecordName,
+				"variant": v, "item_type": uti, "favorite": a.int("isFavorite") == 1, "hidden": a.int("isHidden") == 1,
+				"edited":   a.has("resJPEGFullRes") || a.has("resVidFullRes") || a.str("adjustmentType") != "",
+				"variants": available,
+			},
+		}
+	}
+	var out []*record.Record
+	want := slices.Clone(r.variants)
+	// A RAW+JPEG pair gives both files for "original".
+	if slices.Contains(want, "original") && !slices.Contains(want, "alternative") {
+		if _, ou, ok1 := find("resOriginal"); ok1 {
+			if _, au, ok2 := find("resOriginalAlt"); ok2 && (isRawUTI(ou) || isRawUTI(au)) {
+				want = append(want, "alternative")
+			}
+		}
+	}
+	for _, v := range want {
+		if r.live == "only" {
+			break
+		}
+		res, resUTI, ok := find(variantPrefix[v][kind])
+		if !ok {
+			continue
+		}
+		fileName := variantName(name, v, resUTI)
+		it := mk(itemID(a.RecordName, v), fileName, v, resUTI, res)
+		out = append(out, it)
+	}
+	if isLive && !video && r.live != "skip" {
+		for _, v := range r.variants {
+			prefix := livePrefix[v]
+			res, resUTI, ok := find(prefix)
+			if !ok {
+				continue
+			}
+			liveID := itemID(a.RecordName, liveVariant(v))
+			it := mk(liveID, liveName(name, v), liveVariant(v), resUTI, res)
+			it.Media = record.MediaVideo
+			it.Meta["live_photo"] = itemID(a.RecordName, v)
+			for _, photo := range out {
+				if photo.ID == itemID(a.RecordName, v) {
+					photo.Meta["live_video"] = liveID
+				}
+			}
+			out = append(out, it)
+		}
+	}
+	// Link the two halves of a RAW+JPEG pair.
+	var orig, alt *record.Record
+	for _, it := range out {
+		switch it.Meta["variant"] {
+		case "original":
+			orig = it
+		case "alternative":
+			alt = it
+		}
+	}
+	if orig != nil && alt != nil {
+		orig.Meta["raw_pair"], alt.Meta["raw_pair"] = alt.ID, orig.ID
+	}
+	return out
+}
+
+func liveVariant(v string) string {
+	if v == "original" {
+		return "live"
+	}
+	return "live-" + v
+}
+
+// variantName names a variant's file after the original.
+func variantName(name, v, uti string) string {
+	ext := utiExt[uti]
+	switch {
+	case v == "original":
+		return name
+	case ext == "":
+		ext = record.Ext(name)
+	}
+	if v == "alternative" && !equalFold(ext, record.Ext(name)) {
+		return stem(name) + "." + ext
+	}
+	return stem(name) + "-" + v + "." + ext
+}
+
+// liveName is icloudpd's "suffix" policy: IMG_1.HEIC → IMG_1_HEVC.MOV.
+func liveName(name, v string) string {
+	suffix := ""
+	if v != "original" {
+		suffix = "-" + v
+	}
+	if equalFold(record.Ext(name), "HEIC") {
+		return stem(name) + suffix + "_HEVC.MOV"
+	}
+	return stem(name) + suffix + ".MOV"
+}
+
+func equalFold(a, b string) bool {
+	return len(a) == len(b) && record.Ext("x."+a) == record.Ext("x."+b)
+}
+
+// lister pages through one index with several workers.
+type lister struct {
+	src      *Source
+	z        zone
+	q        listQuery
+	rules    itemRules
+	sink     source.Sink
+	location string
+	opts     source.ListOptions
+
+	mu      sync.Mutex
+	next    int  // next rank to hand out
+	count   int  // positions the server counts
+	end     int  // first rank known to be past the end
+	ended   bool // the end was seen
+	probing bool // a page past the counted end is being fetched
+	stopAt  int  // --since: ranks from here on are older (0: none)
+	seen    map[string]bool
+}
+
+// run fetches pages concurrently. Each page is a separate startRank query,
+// so pages are independent and safe to fetch in parallel; items are sent
+// as each page arrives.
+func (l *lister) run(ctx context.Context) error {
+	count, err := l.src.count(ctx, l.z, l.q)
+	if err != nil {
+		return err
+	}
+	l.count = count
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := max(l.opts.Jobs, 1)
+	errs := make(chan error, jobs)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.worker(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err, ok := <-errs; ok {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fault.Wrap(fault.Canceled, err)
+	}
+	return nil
+}
+
+// take hands out the next page's start rank: -1 when done, -2 to wait.
+// Pages inside the counted range go out freely; past it (the library grew
+// since the count) one probe page at a time, until a short or empty page.
+func (l *lister) take() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rank := l.next
+	switch {
+	case l.ended && rank >= l.end, l.stopAt > 0 && rank >= l.stopAt:
+		return -1
+	case rank >= l.count && l.probing:
+		return -2
+	case rank >= l.count:
+		l.probing = true
+	}
+	l.next += l.src.pageSize
+	return rank
+}
+
+func (l *lister) doneProbe(rank int) {
+	if rank >= l.count {
+		l.mu.Lock()
+		l.probing = false
+		l.mu.Unlock()
+	}
+}
+
+func (l *lister) worker(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil
+		}
+		rank := l.take()
+		if rank == -1 {
+			return nil
+		}
+		if rank == -2 {
+			// Wait for the probe ahead to say whether there is more.
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		err := l.page(ctx, rank)
+		l.doneProbe(rank)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// page fetches and emits one page.
+func (l *lister) page(ctx context.Context, rank int) error {
+	P := l.src.pageSize
+	var resp queryResponse
+	for try := 1; ; try++ {
+		resp = queryResponse{}
+		if err := l.src.ck.post(ctx, l.z.db, "records/query", true, l.q.body(l.z.name, rank, 2*P), &resp); err != nil {
+			if fault.ClassOf(err) == fault.Canceled || ctx.Err() != nil {
+				return nil
+			}
+			if rank >= l.count {
+				l.markEnd(rank) // a probe past the count failed: stop probing there
+			}
+			if fault.ClassOf(err) == fault.Auth || fault.ClassOf(err) == fault.Permanent && codeOf(err) == "ACCESS_DENIED" {
+				return err
+			}
+			return l.sink.Failure(l.rangeRecord(rank), err)
+		}
+		// Empty pages can be transient gaps (kei); look once more before
+		// believing a page inside the counted range is empty.
+		if countMasters(&resp) > 0 || rank >= l.count || try > 1 {
+			break
+		}
+	}
+	masters := countMasters(&resp)
+	if masters == 0 {
+		l.markEnd(rank)
+		if rank < l.count {
+			return l.sink.Failure(l.rangeRecord(rank), fault.Errorf(fault.Transient,
+				"iCloud returned an empty page at position %d although it counts %d", rank, l.count))
+		}
+		return nil
+	}
+	pairs := pagePairs(&resp, rank)
+	var oldest time.Time
+	for _, p := range pairs {
+		if !l.first(p.asset.RecordName) {
+			continue
+		}
+		if t := p.asset.time("assetDate"); !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+		for _, it := range l.rules.items(p, l.z, l.location) {
+			if err := l.sink.Item(it); err != nil {
+				return err
+			}
+		}
+	}
+	if masters < P {
+		l.markEnd(rank + P)
+	}
+	// The date indexes run newest first: once a page reaches past --since,
+	// every later page is older still.
+	if !l.opts.Since.IsZero() && !oldest.IsZero() && oldest.Before(l.opts.Since) && l.q.countID != "CPLAssetDeletedByExpungedDate" {
+		l.mu.Lock()
+		if l.stopAt == 0 || rank+P < l.stopAt {
+			l.stopAt = rank + P
+		}
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *lister) first(asset string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen[asset] {
+		return false
+	}
+	l.seen[asset] = true
+	return true
+}
+
+func (l *lister) markEnd(rank int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.ended || rank < l.end {
+		l.end, l.ended = rank, true
+	}
+}
+
+func (l *lister) rangeRecord(rank int) *record.Record {
+	return &record.Record{Type: record.TypeFailure, Source: l.location, Path: fmt.Sprintf("rank %d-%d", rank, rank+l.src.pageSize-1),
+		Meta: map[string]any{"folder": true, "rank": rank}}
+}
+
+// --- Open's lookup of download URLs
+
+// downloadURL finds a fresh download URL for an item: from the last
+// lookup if it has one, else by querying the asset's page again.
+func (s *Source) downloadURL(ctx context.Context, item *record.Record, force bool) (string, error) {
+	if !force {
+		s.mu.Lock()
+		u, ok := s.urls[item.ID]
+		delete(s.urls, item.ID)
+		s.mu.Unlock()
+		if ok && !urlExpired(u, time.Now()) {
+			return u, nil
+		}
+	}
+	rank, ok := metaInt(item.Meta["rank"])
+	zname, _ := item.Meta["zone"].(string)
+	db, _ := item.Meta["database"].(string)
+	if !ok || zname == "" {
+		return "", fault.Errorf(fault.Permanent, "item %s has no iCloud position (meta.rank, meta.zone): list it again with ps-list", item.ID)
+	}
+	if db == "" {
+		db = "private"
+	}
+	z := zone{db: db, name: zname}
+	P := s.pageSize
+	for _, start := range []int{max(rank-P/2, 0), rank + P/2, max(rank-3*P/2, 0), rank + 3*P/2} {
+		if err := s.lookup(ctx, z, start, item.Source); err != nil {
+			return "", err
+		}
+		s.mu.Lock()
+		u, ok := s.urls[item.ID]
+		delete(s.urls, item.ID)
+		s.mu.Unlock()
+		if ok {
+			return u, nil
+		}
+	}
+	return "", fault.Errorf(fault.NotFound, "%s (%s) is no longer in the iCloud library", item.BaseName(), item.ID)
+}
+
+// lookup queries one page and remembers the download URLs of its items.
+// Concurrent Opens of neighbouring items share one query.
+func (s *Source) lookup(ctx context.Context, z zone, start int, location string) error {
+	_, err, _ := s.refresh.Do(fmt.Sprintf("%s/%s/%d", z.db, z.name, start), func() (any, error) {
+		q, err := s.cachedQuery(ctx, z)
+		if err != nil {
+			return nil, err
+		}
+		var resp queryResponse
+		if err := s.ck.post(ctx, z.db, "records/query", true, q.body(z.name, start, 2*s.pageSize), &resp); err != nil {
+			return nil, err
+		}
+		found := map[string]string{}
+		for _, p := range pagePairs(&resp, start) {
+			for _, it := range allItems.items(p, z, location) {
+				if u := resourceURL(p, it); u != "" {
+					found[it.ID] = u
+				}
+			}
+		}
+		s.mu.Lock()
+		if len(s.urls) > 20000 {
+			clear(s.urls) // unused lookups of other variants; they expire anyway
+		}
+		for k, v := range found {
+			s.urls[k] = v
+		}
+		s.mu.Unlock()
+		return nil, nil
+	})
+	return err
+}
+
+// resourceURL is the download URL of the resource an item stands for.
+func resourceURL(p pair, it *record.Record) string {
+	v, _ := it.Meta["variant"].(string)
+	kind := 0
+	if isVideoUTI(p.master.str("itemType")) {
+		kind = 1
+	}
+	prefix := ""
+	switch v {
+	case "live":
+		prefix = livePrefix["original"]
+	case "live-medium", "live-thumb":
+		prefix = livePrefix[v[len("live-"):]]
+	default:
+		prefix = variantPrefix[v][kind]
+	}
+	if res, _, ok := p.asset.resource(prefix); ok {
+		return res.DownloadURL
+	}
+	res, _, _ := p.master.resource(prefix)
+	return res.DownloadURL
+}
+
+// urlExpired reads the URL's own expiry (the e parameter, Unix seconds),
+// with a margin; URLs without one are tried.
+func urlExpired(u string, now time.Time) bool {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return true
+	}
+	e, err := strconv.ParseInt(pu.Query().Get("e"), 10, 64)
+	return err == nil && now.Add(30*time.Second).Unix() > e
+}
+
+func metaInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case float64:
+		return int(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return int(i), err == nil
+	}
+	return 0, false
+}
+
+// cachedQuery resolves the location's index once per source (an album
+// name costs an album listing).
+func (s *Source) cachedQuery(ctx context.Context, z zone) (listQuery, error) {
+	s.mu.Lock()
+	q, ok := s.queries[z]
+	s.mu.Unlock()
+	if ok {
+		return q, nil
+	}
+	q, err := s.query(ctx, z)
+	if err != nil {
+		return q, err
+	}
+	s.mu.Lock()
+	s.queries[z] = q
+	s.mu.Unlock()
+	return q, nil
+}
