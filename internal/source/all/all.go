@@ -7,6 +7,7 @@ import (
 	"github.com/ps-photos/ps/internal/source/httpget"
 	"github.com/ps-photos/ps/internal/source/local"
 	"github.com/ps-photos/ps/internal/source/smb"
+	"github.com/ps-photos/ps/internal/source/takeout"
 )
 
 // Registry returns the registry of every source, in the order ps-list
@@ -16,5 +17,6 @@ func Registry() *source.Registry {
 		local.Factory,
 		smb.Factory,
 		httpget.Factory,
+		takeout.Factory,
 	)
 }

@@ -1,0 +1,252 @@
+package takeout
+
+import (
+	"crypto/sha256"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// index is the state a listing keeps between reading the parts and
+// writing the items: one small struct per distinct content (keyed by its
+// SHA-256), the parsed sidecars and album names per folder. Folder names
+// are interned, so a 50,000-item Takeout needs a few tens of MiB.
+type index struct {
+	mu       sync.Mutex
+	dirs     []string // library folders, NFC: "Photos from 2023", "Trip to Rome"
+	dirIDs   map[string]uint32
+	contents map[[sha256.Size]byte]*content
+	sidecars map[uint32]*dirSidecars
+	albums   map[uint32]*albumInfo
+}
+
+// content is one distinct file, wherever it appears.
+type content struct {
+	sum   [sha256.Size]byte
+	size  int64
+	exif  int64 // EXIF DateTimeOriginal, Unix seconds
+	media string
+	occs  []occurrence
+}
+
+// occurrence is one copy of a content in a folder of a part.
+type occurrence struct {
+	dir   uint32
+	part  uint16
+	index uint32 // entry position in its archive
+	mtime int64  // the archive entry's time, Unix seconds
+	name  string // NFC
+	entry string // the entry name as stored
+}
+
+// dirSidecars are the sidecars of one folder, indexed by every way a
+// media file can find its sidecar.
+type dirSidecars struct {
+	exact     map[nameKey]*sidecar // by media name and "(n)" index
+	truncated map[nameKey]*sidecar // names Google cut at 51 characters, by their cut prefix
+	byStem    map[nameKey]*sidecar // by media name without extension (live photos, motion photos)
+	byTitle   map[string]*sidecar  // by the JSON's title; nil when several share it
+}
+
+type nameKey struct {
+	name  string
+	index int
+}
+
+func newIndex() *index {
+	return &index{dirIDs: map[string]uint32{}, contents: map[[sha256.Size]byte]*content{},
+		sidecars: map[uint32]*dirSidecars{}, albums: map[uint32]*albumInfo{}}
+}
+
+// dir interns a library folder. Callers hold mu.
+func (x *index) dir(d string) uint32 {
+	if id, ok := x.dirIDs[d]; ok {
+		return id
+	}
+	id := uint32(len(x.dirs))
+	x.dirs = append(x.dirs, d)
+	x.dirIDs[d] = id
+	return id
+}
+
+func (x *index) addContent(sum [sha256.Size]byte, size int64, exif int64, media string, dir string, o occurrence) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	o.dir = x.dir(dir)
+	c := x.contents[sum]
+	if c == nil {
+		c = &content{sum: sum, size: size, exif: exif, media: media}
+		x.contents[sum] = c
+	}
+	c.occs = append(c.occs, o)
+}
+
+func (x *index) addAlbum(dir string, a *albumInfo) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.albums[x.dir(dir)] = a
+}
+
+func (x *index) addSidecar(dir string, n sidecarName, sc *sidecar) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	id := x.dir(dir)
+	ds := x.sidecars[id]
+	if ds == nil {
+		ds = &dirSidecars{exact: map[nameKey]*sidecar{}, truncated: map[nameKey]*sidecar{}, byStem: map[nameKey]*sidecar{}, byTitle: map[string]*sidecar{}}
+		x.sidecars[id] = ds
+	}
+	// Parts are read concurrently: when two JSONs claim the same key (two
+	// exports listed together), the first by entry name wins, every run.
+	put := func(m map[nameKey]*sidecar, k nameKey) {
+		if old := m[k]; old == nil || sc.entry < old.entry {
+			m[k] = sc
+		}
+	}
+	put(ds.exact, nameKey{n.prefix, n.index})
+	if n.truncated {
+		put(ds.truncated, nameKey{n.prefix, n.index})
+	} else if ext := path.Ext(n.prefix); ext != "" {
+		put(ds.byStem, nameKey{strings.TrimSuffix(n.prefix, ext), n.index})
+	}
+	if sc.title != "" {
+		if _, dup := ds.byTitle[sc.title]; dup {
+			ds.byTitle[sc.title] = nil
+		} else {
+			ds.byTitle[sc.title] = sc
+		}
+	}
+}
+
+// How a media file found its sidecar, for meta.sidecar_match.
+const (
+	matchOwn    = "own"    // its own JSON, under any of Google's naming rules
+	matchEdited = "edited" // an edited copy: the original's JSON
+	matchLive   = "live"   // a live or motion photo's video part: the photo's JSON
+	matchTitle  = "title"  // the only JSON of the folder whose title is its name
+)
+
+// match finds the sidecar of a media file named name in folder dir.
+func (x *index) match(dir uint32, name string) (*sidecar, string) {
+	ds := x.sidecars[dir]
+	if ds == nil {
+		return nil, ""
+	}
+	m := parseMediaName(name)
+	if sc := ds.own(m); sc != nil {
+		return sc, matchOwn
+	}
+	if m.edited != "" {
+		orig := parseMediaName(m.edited)
+		if orig.index == 0 {
+			orig.index = m.index
+		}
+		if sc := ds.own(orig); sc != nil {
+			return sc, matchEdited
+		}
+	}
+	for _, k := range []nameKey{{m.stem, m.index}, {m.base, m.index}} {
+		if sc := ds.byStem[k]; sc != nil {
+			return sc, matchLive
+		}
+	}
+	// A "(n)" copy shares its title with another file: the title cannot
+	// tell them apart.
+	if m.index == 0 {
+		if sc := ds.byTitle[m.full]; sc != nil {
+			return sc, matchTitle
+		}
+	}
+	return nil, ""
+}
+
+// own applies the rules for a file's own sidecar: "IMG.JPG(1).json" for
+// "IMG(1).JPG" (the index moves after the extension), the index left in
+// place, the 51-character cut, and "20030616.json" for an upload that had
+// no extension.
+func (ds *dirSidecars) own(m mediaName) *sidecar {
+	if sc := ds.exact[nameKey{m.base, m.index}]; sc != nil {
+		return sc
+	}
+	if m.index > 0 {
+		if sc := ds.exact[nameKey{m.full, 0}]; sc != nil {
+			return sc
+		}
+	}
+	// A cut name is a prefix of the media name: try the longest first.
+	for l := len(m.base) - 1; l >= minCut; l-- {
+		if sc := ds.truncated[nameKey{m.base[:l], m.index}]; sc != nil {
+			return sc
+		}
+	}
+	if m.ext != "" {
+		return ds.exact[nameKey{m.stem, m.index}]
+	}
+	return nil
+}
+
+// minCut is the shortest prefix a cut sidecar name can leave: 46
+// characters in some unit Google counts, so never fewer than this many bytes.
+const minCut = 16
+
+// ordered returns the contents sorted by the path they will be listed
+// under, so the same Takeout always lists in the same order.
+func (x *index) ordered() []*content {
+	out := make([]*content, 0, len(x.contents))
+	for _, c := range x.contents {
+		slices.SortFunc(c.occs, x.compareOcc)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *content) int {
+		if c := strings.Compare(x.occPath(&a.occs[0]), x.occPath(&b.occs[0])); c != 0 {
+			return c
+		}
+		return slices.Compare(a.sum[:], b.sum[:])
+	})
+	return out
+}
+
+// compareOcc puts the copy an item is listed under first: the year folder,
+// then trash and archive, then albums; then by path and part.
+func (x *index) compareOcc(a, b occurrence) int {
+	ra, rb := rank(classifyFolder(x.dirs[a.dir])), rank(classifyFolder(x.dirs[b.dir]))
+	if ra != rb {
+		return ra - rb
+	}
+	if c := strings.Compare(x.occPath(&a), x.occPath(&b)); c != 0 {
+		return c
+	}
+	if a.part != b.part {
+		return int(a.part) - int(b.part)
+	}
+	return strings.Compare(a.entry, b.entry)
+}
+
+func rank(k folderKind) int {
+	switch k {
+	case kindYear:
+		return 0
+	case kindTrash, kindArchive:
+		return 1
+	case kindAlbum:
+		return 2
+	}
+	return 3
+}
+
+func (x *index) occPath(o *occurrence) string {
+	if d := x.dirs[o.dir]; d != "" {
+		return d + "/" + o.name
+	}
+	return o.name
+}
+
+// albumTitle is an album folder's title: its metadata.json's, else the
+// folder name (which Google may have shortened or sanitized).
+func (x *index) albumTitle(dir uint32) string {
+	if a := x.albums[dir]; a != nil && a.title != "" {
+		return nfc(a.title)
+	}
+	return x.dirs[dir]
+}

@@ -1,0 +1,358 @@
+package takeout
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+// List reads every part, then writes one item per distinct content.
+// Items can only be written once every part has been read: a later part
+// may hold another copy (another album) of any file, or its sidecar.
+// Options: --folder keeps items whose path is below it; --since/--until
+// keep items taken in that range; --opt root=NAME names the Google Photos
+// folder when its localized name is not recognized.
+func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
+	if len(s.paths) == 0 {
+		return fault.Errorf(fault.NotFound, "%s: no Takeout parts match", s.location)
+	}
+	parts, err := findParts(s.base, s.paths)
+	if err != nil {
+		return err
+	}
+	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: opts.Opts["root"]}
+	if err := l.readParts(ctx); err != nil {
+		return err
+	}
+	return l.emit(ctx)
+}
+
+type lister struct {
+	src   *Source
+	opts  source.ListOptions
+	sink  source.Sink
+	parts []part
+	x     *index
+	root  string
+}
+
+// sinkError carries a sink's error out of a part walk unchanged.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+
+// readParts walks the parts concurrently (--jobs of them at a time). A part
+// that cannot be read is a failure record; the others carry on.
+func (l *lister) readParts(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(l.opts.Jobs, 1))
+	for i := range l.parts {
+		p := &l.parts[i]
+		g.Go(func() error {
+			err := p.walk(gctx, l.src.base, l.visitor(gctx, uint16(i)))
+			var se *sinkError
+			switch {
+			case err == nil:
+				return nil
+			case errors.As(err, &se):
+				return se.err
+			case fault.ClassOf(err) == fault.Canceled || gctx.Err() != nil:
+				return fault.Wrap(fault.Canceled, context.Cause(gctx))
+			}
+			return l.failure(p.id, true, err)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fault.Wrap(fault.Canceled, err)
+	}
+	return nil
+}
+
+func (l *lister) failure(p string, folder bool, err error) error {
+	rec := &record.Record{Type: record.TypeFailure, Source: l.src.location, Path: p}
+	if p == "" {
+		rec.Path = "."
+	}
+	if folder {
+		rec.Meta = map[string]any{"folder": true}
+	}
+	if serr := l.sink.Failure(rec, err); serr != nil {
+		return &sinkError{serr}
+	}
+	return nil
+}
+
+// headSize is how much of each file is kept for EXIF and type sniffing.
+const headSize = 128 << 10
+
+var bufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// visitor handles one entry of part number pi.
+func (l *lister) visitor(ctx context.Context, pi uint16) visit {
+	return func(e *entry, r io.Reader) error {
+		lib, ok := libraryPath(e.name, l.root)
+		if !ok || lib == "" {
+			return nil // another Google product
+		}
+		dir, name := path.Split(lib)
+		dir = strings.TrimSuffix(dir, "/")
+		lower := strings.ToLower(name)
+		switch {
+		case strings.HasSuffix(lower, ".json"):
+			return l.readSidecar(e, r, dir, name, lib)
+		case strings.HasSuffix(lower, ".html"), name == ".DS_Store", name == "Thumbs.db", strings.HasPrefix(name, "._"):
+			return nil
+		}
+		sum, size, head, err := hashEntry(r)
+		if err == nil && size != e.size && l.parts[pi].kind != partFiles {
+			err = fault.Errorf(fault.Permanent, "%s: read %d bytes, the archive says %d (truncated download?)", e.name, size, e.size)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return fault.Wrap(fault.Canceled, ctx.Err())
+			}
+			var ee *entryError
+			if errors.As(err, &ee) {
+				err = ee.err
+			}
+			return l.failure(lib, false, classifyArchive(err))
+		}
+		media := mediaKind(name, head)
+		var exif int64
+		if t := exifTaken(head); !t.IsZero() {
+			exif = t.Unix()
+		}
+		l.x.addContent(sum, size, exif, media, dir, occurrence{
+			part: pi, index: uint32(e.index), mtime: e.mtime.Unix(), name: name, entry: e.name,
+		})
+		return nil
+	}
+}
+
+func (l *lister) readSidecar(e *entry, r io.Reader, dir, name, lib string) error {
+	sc, album, err := readJSON(r, isAlbumMetadata(name))
+	if err != nil {
+		// A sidecar that cannot be read leaves its media without metadata
+		// (flagged no_sidecar); the listing is still complete.
+		l.src.logf("takeout: skipping unreadable JSON %s: %v", e.name, err)
+		return nil
+	}
+	switch {
+	case album != nil:
+		l.x.addAlbum(dir, album)
+	case sc != nil:
+		if n, ok := parseSidecarName(name); ok {
+			sc.entry = lib
+			l.x.addSidecar(dir, n, sc)
+		}
+	}
+	return nil
+}
+
+// hashEntry reads a file to its end: its SHA-256, size and first bytes.
+func hashEntry(r io.Reader) ([sha256.Size]byte, int64, []byte, error) {
+	var sum [sha256.Size]byte
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	buf := *bp
+	h := sha256.New()
+	n, err := io.ReadFull(r, buf[:headSize])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return sum, 0, nil, err
+	}
+	head := bytes.Clone(buf[:n])
+	h.Write(head)
+	size := int64(n)
+	if n == headSize {
+		m, err := io.CopyBuffer(h, r, buf)
+		if err != nil {
+			return sum, 0, nil, err
+		}
+		size += m
+	}
+	h.Sum(sum[:0])
+	return sum, size, head, nil
+}
+
+// mediaKind is the record's media: from the extension, with ".MP"
+// (motion photos' video) as video and files without an extension sniffed.
+func mediaKind(name string, head []byte) string {
+	switch record.Ext(name) {
+	case "MP":
+		return record.MediaVideo
+	case "":
+		return sniff(head)
+	}
+	return record.MediaOf(name)
+}
+
+func sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}), bytes.HasPrefix(b, []byte("\x89PNG")),
+		bytes.HasPrefix(b, []byte("GIF8")), bytes.HasPrefix(b, []byte("RIFF")) && len(b) > 12 && string(b[8:12]) == "WEBP":
+		return record.MediaPhoto
+	case len(b) > 12 && string(b[4:8]) == "ftyp":
+		switch string(b[8:12]) {
+		case "heic", "heix", "mif1", "msf1", "avif":
+			return record.MediaPhoto
+		}
+		return record.MediaVideo
+	}
+	return record.MediaOther
+}
+
+// emit writes the items in path order.
+func (l *lister) emit(ctx context.Context) error {
+	for _, c := range l.x.ordered() {
+		if err := ctx.Err(); err != nil {
+			return fault.Wrap(fault.Canceled, err)
+		}
+		rec := l.record(c)
+		if !l.wanted(rec) {
+			continue
+		}
+		if err := l.sink.Item(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *lister) wanted(rec *record.Record) bool {
+	if f := strings.Trim(l.opts.Folder, "/"); f != "" && rec.Path != f && !strings.HasPrefix(rec.Path, f+"/") {
+		return false
+	}
+	if !l.opts.Since.IsZero() && rec.Taken.Before(l.opts.Since) {
+		return false
+	}
+	if !l.opts.Until.IsZero() && rec.Taken.After(l.opts.Until) {
+		return false
+	}
+	return true
+}
+
+// record builds the item of one content: listed under its first copy
+// (the year folder when it has one), with the metadata of the first copy
+// that has a sidecar and the albums of every copy.
+func (l *lister) record(c *content) *record.Record {
+	x := l.x
+	prim := c.occs[0]
+	hexSum := hex.EncodeToString(c.sum[:])
+	meta := map[string]any{}
+	var sc *sidecar
+	var how string
+	albums := map[string]bool{}
+	for _, o := range c.occs {
+		switch classifyFolder(x.dirs[o.dir]) {
+		case kindAlbum:
+			albums[x.albumTitle(o.dir)] = true
+		case kindTrash:
+			meta["trashed"] = true
+		case kindArchive:
+			meta["archived"] = true
+		}
+		if sc == nil {
+			sc, how = x.match(o.dir, o.name)
+		}
+	}
+	rec := &record.Record{
+		Type: record.TypeItem, Source: l.src.location, ID: hexSum, Path: x.occPath(&prim), Name: prim.name,
+		Size: c.size, Media: c.media, Hash: map[string]string{"sha256": hexSum}, Meta: meta,
+	}
+	switch {
+	case sc != nil && sc.taken != 0:
+		rec.Taken = time.Unix(sc.taken, 0).UTC()
+		meta["taken_from"] = "sidecar"
+	case c.exif != 0:
+		rec.Taken = time.Unix(c.exif, 0).UTC()
+		meta["taken_from"] = "exif"
+	default:
+		rec.Taken = time.Unix(prim.mtime, 0).UTC()
+		meta["taken_from"] = "archive"
+	}
+	// The archive's entry times are the export's, not the photo's: the
+	// capture time is the stable modification time (as gpth sets it), so
+	// a later export of the same library lists the same mtime.
+	rec.Mtime = rec.Taken
+	meta["archive_time"] = record.FormatTime(time.Unix(prim.mtime, 0))
+	if sc != nil {
+		addSidecarMeta(meta, sc, how)
+		if rec.Media == record.MediaOther && record.Ext(sc.title) != "" {
+			rec.Media = record.MediaOf(sc.title)
+		}
+	} else {
+		meta["no_sidecar"] = true
+	}
+	if parseMediaName(prim.name).edited != "" {
+		meta["edited"] = true
+	}
+	if len(albums) > 0 {
+		list := make([]string, 0, len(albums))
+		for a := range albums {
+			list = append(list, a)
+		}
+		slices.Sort(list)
+		meta["albums"] = list
+	}
+	if len(c.occs) > 1 {
+		meta["copies"] = len(c.occs)
+	}
+	loc := map[string]any{"entry": prim.entry}
+	if p := l.parts[prim.part]; p.kind != partFiles {
+		loc["part"] = p.id
+		if p.kind != partZip {
+			loc["index"] = int64(prim.index)
+		}
+	}
+	meta["takeout"] = loc
+	return rec
+}
+
+func addSidecarMeta(meta map[string]any, sc *sidecar, how string) {
+	meta["sidecar"] = sc.entry
+	meta["sidecar_match"] = how
+	if sc.title != "" {
+		meta["title"] = sc.title
+	}
+	if sc.description != "" {
+		meta["description"] = sc.description
+	}
+	for _, f := range []struct {
+		flag uint8
+		key  string
+	}{{flagFavorite, "favorite"}, {flagArchived, "archived"}, {flagTrashed, "trashed"}, {flagPartner, "partner_shared"}} {
+		if sc.flags&f.flag != 0 {
+			meta[f.key] = true
+		}
+	}
+	if sc.gps != nil {
+		meta["gps"] = map[string]any{"lat": sc.gps.Lat, "lon": sc.gps.Lon, "alt": sc.gps.Alt}
+	}
+	if len(sc.people) > 0 {
+		meta["people"] = sc.people
+	}
+}
+
+func (s *Source) logf(format string, args ...any) {
+	if s.log != nil {
+		s.log.Warn(fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,129 @@
+// Package takeout is the Google Photos library source: the archives of a
+// Google Takeout export, read in place. Since March 2025 no API lists a
+// whole Google Photos library; Takeout is the only complete,
+// original-quality export.
+//
+// Locations: "takeout:PATH" where PATH is an extracted Takeout folder, one
+// .zip/.tgz part, a folder holding the parts, or a glob of parts
+// ("takeout:~/Downloads/takeout-*.zip"; the shell leaves it alone because
+// of the "takeout:" prefix, and ps expands it).
+//
+// A listing reads every part once: it hashes each media file, parses every
+// JSON sidecar, then matches media to sidecars across parts and writes one
+// item per distinct content, under the path of its year-folder copy, with
+// the albums it appears in. The id is the content's SHA-256, so it is the
+// same in every export of the same library.
+package takeout
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+)
+
+// Factory registers the Takeout source.
+var Factory = source.Factory{
+	Name:    "takeout",
+	Schemes: []string{"takeout"},
+	Help:    "a Google Photos Takeout: takeout:FOLDER, takeout:PART.zip (or .tgz), takeout:'DIR/takeout-*.zip'",
+	New: func(_ context.Context, env source.Env, location string, _ *record.Record) (source.Source, error) {
+		s, err := New(location)
+		if err != nil {
+			return nil, err
+		}
+		s.log = env.Log
+		return s, nil
+	},
+}
+
+// Source is one Takeout: a set of parts below a base folder.
+type Source struct {
+	location string // "takeout:" + the absolute path or pattern
+	base     string // folder the parts' ids are relative to
+	paths    []string
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	zips   map[string]*zipPart
+	tars   map[string]*tarCursors
+	closed bool
+}
+
+// New opens the Takeout at location ("takeout:PATH").
+func New(location string) (*Source, error) {
+	p, ok := strings.CutPrefix(location, "takeout:")
+	if !ok {
+		return nil, fault.Errorf(fault.Permanent, "not a takeout location: %q", location)
+	}
+	p = strings.TrimPrefix(p, "//")
+	if p == "" {
+		return nil, fault.Errorf(fault.Permanent, "takeout: needs a path: takeout:FOLDER or takeout:PART.zip")
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fault.Wrap(fault.Permanent, err)
+		}
+		p = filepath.Join(home, p[1:])
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return nil, fault.Wrap(fault.Permanent, err)
+	}
+	s := &Source{location: "takeout:" + filepath.ToSlash(abs), zips: map[string]*zipPart{}, tars: map[string]*tarCursors{}}
+	if hasGlob(abs) {
+		s.paths, err = filepath.Glob(abs)
+		if err != nil {
+			return nil, fault.Errorf(fault.Permanent, "takeout: bad pattern %q: %v", p, err)
+		}
+		s.base = globBase(abs)
+		return s, nil
+	}
+	s.paths = []string{abs}
+	s.base = abs
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		s.base = filepath.Dir(abs)
+	}
+	return s, nil
+}
+
+func hasGlob(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// globBase is the folder of a pattern above its first wildcard.
+func globBase(pattern string) string {
+	dir := filepath.Dir(pattern)
+	for hasGlob(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
+// Location is "takeout:" and the absolute path or pattern.
+func (s *Source) Location() string { return s.location }
+
+// Close closes the archives Open kept open.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var first error
+	for _, z := range s.zips {
+		if err := z.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, t := range s.tars {
+		t.closeAll()
+	}
+	s.zips, s.tars = map[string]*zipPart{}, map[string]*tarCursors{}
+	return first
+}
+
+var _ source.Source = (*Source)(nil)

@@ -1,0 +1,212 @@
+package takeouttest
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Export1Time and Export2Time are the entry times of the two exports of
+// the test library: Takeout stamps entries with the export's time.
+var (
+	Export1Time = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	Export2Time = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+)
+
+const (
+	gp     = "Takeout/Google Photos/"
+	y23    = gp + "Photos from 2023/"
+	rome   = gp + "Rome 2023/"
+	bestOf = gp + "Best of _ 2023/"
+)
+
+// LongScreenshot is a name whose old-style sidecar Google cuts to 46
+// characters; NightShot one whose ".supplemental-metadata" suffix is cut.
+const (
+	LongScreenshot = "Screenshot_20230708-101112_Some_Very_Long_App_Name.jpg"
+	NightShot      = "PXL_20230815_182233456.NIGHT.jpg"
+	NightShot1     = "PXL_20230815_182233456.NIGHT(1).jpg"
+	FamilyDinner   = "Family dinner at grandma's house with everyone.jpg"
+)
+
+func utc(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// English builds the English test library as Google would export it.
+// Export 1 has three parts (two zips and a tgz) holding 23 distinct
+// items; export 2 is the same library a few months later, in two zips,
+// with two new items (Photos from 2024/IMG_2024.JPG and Rome
+// 2023/IMG_0003.JPG). Identical items have identical bytes in both.
+// exiftool writes the EXIF dates; tmp is a scratch folder.
+func English(exiftool, tmp string, export int) (map[string][]File, error) {
+	jpegs := map[string][]byte{}
+	seed := 0
+	for _, k := range strings.Fields("A B C D E F G H I J K M O P Q R T U V W X Y") {
+		seed++
+		jpegs[k] = JPEG(seed)
+	}
+	// Sidecar dates win over EXIF (A); EXIF is the fallback (R).
+	if err := ExifDates(exiftool, tmp, jpegs, map[string]string{"A": "2020:01:01 00:00:00", "R": "2021:03:04 10:11:12"}); err != nil {
+		return nil, err
+	}
+	video := func(n int) []byte {
+		return fmt.Appendf([]byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00"), "video %d", n)
+	}
+	png := []byte("\x89PNG\r\n\x1a\nnot really a png, no EXIF")
+	at := Export1Time
+	if export == 2 {
+		at = Export2Time
+	}
+	f := func(name string, data []byte) File { return File{Name: name, Data: data, Mtime: at} }
+	sc := func(name string, m Meta) File { return f(name, Sidecar(m)) }
+
+	a := []File{
+		f(y23+"IMG_0001.JPG", jpegs["A"]),
+		sc(y23+"IMG_0001.JPG.json", Meta{Title: "IMG_0001.JPG", Taken: utc("2023-05-06T10:00:00Z"), Favorited: true,
+			GeoExif: [2]float64{48.8584, 2.2945}, Geo: [2]float64{1, 1}, People: []string{"Ada"}}),
+		f(y23+"IMG_0001(1).JPG", jpegs["B"]),
+		f(y23+"IMG_0002.JPG", jpegs["C"]),
+		sc(y23+"IMG_0002.JPG.supplemental-metadata.json", Meta{Title: "IMG_0002.JPG", Description: "Colosseum",
+			Taken: utc("2023-06-01T08:30:00Z"), Archived: true, Geo: [2]float64{41.89, 12.49}}),
+		f(y23+"IMG_0002-edited.JPG", jpegs["D"]),
+		f(y23+LongScreenshot, jpegs["E"]),
+		sc(y23+Cut(LongScreenshot, 0), Meta{Title: LongScreenshot, Taken: utc("2023-07-08T10:11:12Z")}),
+		f(y23+"Scan35(1).jpg", jpegs["F"]),
+		sc(y23+"Scan35.jpg.supplemental-metadata(1).json", Meta{Title: "Scan35.jpg", Taken: utc("2023-02-03T04:05:06Z")}),
+		f(y23+"Scan35.jpg", jpegs["G"]),
+		sc(y23+"Scan35.jpg.supplemental-metadata.json", Meta{Title: "Scan35.jpg", Taken: utc("2023-02-03T04:05:00Z")}),
+		f(y23+NightShot, jpegs["H"]),
+		sc(y23+Cut(NightShot+".supplemental-metadata", 0), Meta{Title: NightShot, Taken: utc("2023-08-15T18:22:33Z")}),
+		f(y23+NightShot1, jpegs["I"]),
+		sc(y23+Cut(NightShot+".supplemental-metadata", 1), Meta{Title: NightShot, Taken: utc("2023-08-15T18:22:34Z")}),
+		f(y23+FamilyDinner, jpegs["J"]),
+		sc(y23+Cut(FamilyDinner+".supplemental-metadata", 0), Meta{Title: FamilyDinner, Taken: utc("2023-12-24T19:00:00Z")}),
+		f(y23+"PXL_20230704_101010123.MP.jpg", jpegs["K"]),
+		sc(y23+"PXL_20230704_101010123.MP.jpg.json", Meta{Title: "PXL_20230704_101010123.MP.jpg", Taken: utc("2023-07-04T10:10:10Z")}),
+		f(y23+"PXL_20230704_101010123.MP", video(1)),
+		f(y23+"IMG_0100.JPG", jpegs["M"]),
+		sc(y23+"IMG_0100.JPG.json", Meta{Title: "IMG_0100.JPG", Taken: utc("2023-09-09T09:09:09Z")}),
+		f(y23+"IMG_0100.MOV", video(2)),
+		f(y23+"IMG_NOEXT", jpegs["P"]),
+		sc(y23+"IMG_NOEXT.json", Meta{Title: "IMG_NOEXT", Taken: utc("2023-10-10T10:10:10Z")}),
+		// macOS zips store names decomposed; the sidecar here is composed.
+		f(norm.NFD.String(y23+"Café.jpg"), jpegs["Q"]),
+		sc(y23+"Café.jpg.json", Meta{Title: "Café.jpg", Taken: utc("2023-11-11T11:11:11Z")}),
+		f(y23+"orphan.jpg", jpegs["R"]),
+		{Name: y23 + "noexif.png", Data: png, Mtime: at, Store: true},
+		sc(y23+"shared.jpg.json", Meta{Title: "shared.jpg", Taken: utc("2023-03-03T03:03:03Z"), Partner: true}),
+		f(y23+"shared.jpg", jpegs["U"]),
+		f("Takeout/archive_browser.html", []byte("<html>")),
+		f("Takeout/YouTube and YouTube Music/history/watch-history.json", []byte(`[]`)),
+		f(gp+"user-generated-memory-titles.json", []byte(`{"title":""}`)),
+	}
+	b := []File{
+		sc(y23+"IMG_0001.JPG(1).json", Meta{Title: "IMG_0001.JPG", Taken: utc("2023-05-07T11:00:00Z")}),
+		f(rome+"metadata.json", AlbumMetadata("Rome 2023")),
+		f(rome+"IMG_0001.JPG", jpegs["A"]),
+		sc(rome+"IMG_0001.JPG.json", Meta{Title: "IMG_0001.JPG", Taken: utc("2023-05-06T10:00:00Z"), Favorited: true}),
+		f(rome+"IMG_0002.JPG", jpegs["C"]),
+		sc(rome+"IMG_0002.JPG.supplemental-metadata.json", Meta{Title: "IMG_0002.JPG", Taken: utc("2023-06-01T08:30:00Z")}),
+		f(rome+"only_in_album.jpg", jpegs["W"]),
+		sc(rome+"only_in_album.jpg.json", Meta{Title: "only_in_album.jpg", Taken: utc("2023-06-02T00:00:00Z")}),
+		f(gp+"Trash/IMG_T.JPG", jpegs["T"]),
+		sc(gp+"Trash/IMG_T.JPG.json", Meta{Title: "IMG_T.JPG", Taken: utc("2022-12-24T18:00:00Z"), Trashed: true}),
+		f(gp+"Photos from 2003/20030616.jpg", jpegs["O"]),
+		sc(gp+"Photos from 2003/20030616.json", Meta{Title: "20030616", Taken: utc("2003-06-16T12:00:00Z")}),
+	}
+	c := []File{
+		f(bestOf+"metadata.json", AlbumMetadata("Best of / 2023")),
+		f(bestOf+"IMG_0001.JPG", jpegs["A"]),
+		sc(bestOf+"IMG_0001.JPG.json", Meta{Title: "IMG_0001.JPG", Taken: utc("2023-05-06T10:00:00Z")}),
+		f(gp+"Photos from 2022/DSC_5000.JPG", jpegs["V"]),
+		sc(gp+"Photos from 2022/DSC_5000.JPG.json", Meta{Title: "DSC_5000.JPG", Taken: utc("2022-04-05T06:07:08Z")}),
+	}
+	if export == 1 {
+		return map[string][]File{
+			"takeout-20250102T030405Z-001.zip": a,
+			"takeout-20250102T030405Z-002.zip": b,
+			"takeout-20250102T030405Z-003.tgz": c,
+		}, nil
+	}
+	more := []File{
+		f(gp+"Photos from 2024/IMG_2024.JPG", jpegs["X"]),
+		sc(gp+"Photos from 2024/IMG_2024.JPG.json", Meta{Title: "IMG_2024.JPG", Taken: utc("2024-02-29T12:00:00Z")}),
+		f(rome+"IMG_0003.JPG", jpegs["Y"]),
+		sc(rome+"IMG_0003.JPG.json", Meta{Title: "IMG_0003.JPG", Taken: utc("2023-06-03T07:00:00Z")}),
+	}
+	// A later export splits the same files differently.
+	all := append(append(append(a, b...), c...), more...)
+	half := len(all) / 2
+	return map[string][]File{
+		"takeout-20250601T000000Z-001.zip": all[half:],
+		"takeout-20250601T000000Z-002.zip": all[:half],
+	}, nil
+}
+
+// Lang is one account language's names.
+type Lang struct {
+	Code, Root, Year, Trash, AlbumMeta, Edited string
+}
+
+// Langs are the localized names the source must understand.
+var Langs = []Lang{
+	{"en", "Google Photos", "Photos from 2023", "Trash", "metadata.json", "-edited"},
+	{"de", "Google Fotos", "Fotos von 2023", "Papierkorb", "Metadaten.json", "-bearbeitet"},
+	{"fr", "Google Photos", "Photos de 2023", "Corbeille", "métadonnées.json", "-modifié"},
+	{"it", "Google Foto", "Foto del 2023", "Cestino", "metadati.json", "-modificato"},
+	{"es", "Google Fotos", "Fotos de 2023", "Papelera", "metadatos.json", "-editado"},
+}
+
+// Localized builds a small library in one language: an original and its
+// edited copy in the year folder, the original again in an album whose
+// folder name differs from its title, and a trashed photo.
+func Localized(l Lang) []File {
+	gp := "Takeout/" + l.Root + "/"
+	y := gp + l.Year + "/"
+	f := func(name string, data []byte) File { return File{Name: name, Data: data, Mtime: Export1Time} }
+	return []File{
+		f(y+"IMG_1.JPG", JPEG(101)),
+		f(y+"IMG_1.JPG.json", Sidecar(Meta{Title: "IMG_1.JPG", Taken: utc("2023-04-01T09:00:00Z")})),
+		f(y+"IMG_1"+l.Edited+".JPG", JPEG(102)),
+		f(gp+"Album_1/"+l.AlbumMeta, AlbumMetadata("Album: "+l.Code)),
+		f(gp+"Album_1/IMG_1.JPG", JPEG(101)),
+		f(gp+"Album_1/IMG_1.JPG.json", Sidecar(Meta{Title: "IMG_1.JPG", Taken: utc("2023-04-01T09:00:00Z")})),
+		f(gp+l.Trash+"/IMG_2.JPG", JPEG(103)),
+		f(gp+l.Trash+"/IMG_2.JPG.json", Sidecar(Meta{Title: "IMG_2.JPG", Taken: utc("2023-04-02T09:00:00Z"), Trashed: true})),
+	}
+}
+
+// Write writes parts into dir: names ending in .zip or .tgz become
+// archives, any other name an extracted folder.
+func Write(dir string, parts map[string][]File) error {
+	names := make([]string, 0, len(parts))
+	for n := range parts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		var err error
+		switch {
+		case strings.HasSuffix(n, ".zip"):
+			err = WriteZip(p, parts[n])
+		case strings.HasSuffix(n, ".tgz"):
+			err = WriteTgz(p, parts[n])
+		default:
+			err = WriteDir(p, parts[n])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
