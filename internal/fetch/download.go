@@ -110,7 +110,7 @@ func (e *engine) record(j *job, got fetched) {
 
 // fetchOnce is one attempt: open or resume the .part, stream the rest,
 // verify, sync and rename.
-func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
+func (e *engine) fetchOnce(j *job, task *progress.Task) (_ fetched, err error) {
 	rec := j.rec
 	src, _, err := e.opts.Opener.ForRecord(e.ctx, rec)
 	if err != nil {
@@ -129,8 +129,13 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 		return fetched{}, e.localErr(err)
 	}
 	defer func() {
-		if f != nil {
-			f.Close()
+		if f == nil {
+			return
+		}
+		st, serr := f.Stat()
+		f.Close()
+		if err != nil && serr == nil && st.Size() == 0 {
+			os.Remove(part) // nothing to resume
 		}
 	}()
 	have, err := f.Seek(0, io.SeekEnd)
