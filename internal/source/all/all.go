@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/httpget"
+	"github.com/ps-photos/ps/internal/source/icloud"
 	"github.com/ps-photos/ps/internal/source/local"
 	"github.com/ps-photos/ps/internal/source/smb"
 	"github.com/ps-photos/ps/internal/source/takeout"
@@ -18,5 +19,6 @@ func Registry() *source.Registry {
 		smb.Factory,
 		httpget.Factory,
 		takeout.Factory,
+		icloud.Factory,
 	)
 }
