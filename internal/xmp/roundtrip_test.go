@@ -1,0 +1,74 @@
+package xmp
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ps-photos/ps/internal/testenv"
+)
+
+// TestSidecarRoundTripThroughExiftool writes a sidecar and reads it back
+// with exiftool through the Reader: every value, structure, sequence and
+// language alternative must come back as written.
+func TestSidecarRoundTripThroughExiftool(t *testing.T) {
+	bin := testenv.LookTool(t, "libimage-exiftool-perl", "exiftool")
+	dir := t.TempDir()
+	want := sampleSettings()
+	p := filepath.Join(dir, "IMG_0001.xmp")
+	if err := WriteSidecar(p, Marshal(want), false); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(ReaderOptions{Jobs: 2, Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits, errs := r.ReadEdits(context.Background(), []string{p, filepath.Join(dir, "missing.jpg")})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if errs[1] == nil {
+		t.Error("a missing file read without error")
+	}
+	got := edits[0].Settings
+	if len(got) != len(want) {
+		t.Errorf("read back %v, want %v", got.Names(), want.Names())
+	}
+	for name, w := range want {
+		if g, ok := got[name]; !ok || !g.Equal(w, 0) {
+			t.Errorf("%s: read back %s, wrote %s", name, g, w)
+		}
+	}
+	// exiftool itself must see crs:Temperature (its "ColorTemperature").
+	out, err := exec.Command(bin, "-s", "-s", "-s", "-XMP-crs:ColorTemperature", p).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "5450" {
+		t.Errorf("exiftool sees ColorTemperature %q (%v)", out, err)
+	}
+}
+
+// TestReadShots reads shooting data from the real CR3 fixture.
+func TestReadShots(t *testing.T) {
+	bin := testenv.LookTool(t, "libimage-exiftool-perl", "exiftool")
+	fixture, err := filepath.Abs("../../../shared/fixtures/CanonRaw.cr3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fixture); err != nil {
+		testenv.Skip(t, "fixture missing: "+fixture)
+	}
+	r, _ := NewReader(ReaderOptions{Jobs: 1, Binary: bin})
+	shots, errs := r.ReadShots(context.Background(), []string{fixture})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	s := shots[0]
+	if s.ISO != 12800 || s.ExposureTime != 0.0125 || s.FNumber != 3.5 || s.FocalLength != 15 || s.Flash != 0 {
+		t.Errorf("shot = %+v (%s)", s, s)
+	}
+	if s.Taken.Format("2006-01-02 15:04:05.00") != "2018-02-21 12:08:56.21" || !s.SubSec || s.Serial != "613040000565" {
+		t.Errorf("taken %v subsec %v serial %q", s.Taken, s.SubSec, s.Serial)
+	}
+}
