@@ -8,6 +8,7 @@ import (
 	"github.com/ps-photos/ps/internal/source/icloud"
 	"github.com/ps-photos/ps/internal/source/local"
 	"github.com/ps-photos/ps/internal/source/smb"
+	"github.com/ps-photos/ps/internal/source/synology"
 	"github.com/ps-photos/ps/internal/source/takeout"
 )
 
@@ -19,6 +20,7 @@ func Registry() *source.Registry {
 		smb.Factory,
 		httpget.Factory,
 		takeout.Factory,
+		synology.Factory,
 		icloud.Factory,
 	)
 }

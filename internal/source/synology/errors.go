@@ -1,0 +1,206 @@
+package synology
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/retry"
+	"github.com/ps-photos/ps/internal/source/synology/api"
+)
+
+// APIError is a {"success":false,"error":{"code":N}} answer.
+type APIError struct {
+	API    string
+	Code   int
+	Detail string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s: error %d (%s)", e.API, e.Code, codeMeaning(e.Code))
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Error codes with a meaning the client acts on (fact sheet §6).
+const (
+	codeNoParameter     = 101
+	codeNoPermission    = 105
+	codeSessionTimeout  = 106
+	codeDuplicateLogin  = 107
+	codeInvalidSession  = 119
+	codeWrongPassword   = 1001
+	codeNoSuchFile      = 408
+	codeNotPermitted    = 407
+	codeLinkExpired     = 114
+	codeSystemBusy      = 402
+	codeDeviceBusy      = 421
+	codeUnknown         = 100
+	codeNetworkUnstable = 109
+)
+
+func codeMeaning(code int) string {
+	switch code {
+	case codeUnknown:
+		return "unknown error"
+	case codeNoParameter:
+		return "missing parameter or session"
+	case 102, 103, 104:
+		return "API, method or version not supported by this server"
+	case codeNoPermission:
+		return "no permission"
+	case codeSessionTimeout:
+		return "session timed out"
+	case codeDuplicateLogin:
+		return "session interrupted by another login"
+	case 109, 110, 111, 117, 118:
+		return "network unstable or system busy"
+	case codeLinkExpired:
+		return "link expired or invalid"
+	case codeInvalidSession:
+		return "session not found"
+	case codeSystemBusy:
+		return "system too busy"
+	case codeNotPermitted:
+		return "operation not permitted"
+	case codeNoSuchFile:
+		return "no such file or folder"
+	case codeDeviceBusy:
+		return "device or resource busy"
+	case codeWrongPassword:
+		return "wrong share password"
+	}
+	return "unexpected error"
+}
+
+// isSessionCode reports whether code means the sid is missing or expired,
+// so a fresh login may cure it.
+func isSessionCode(code int) bool {
+	switch code {
+	case codeNoParameter, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession:
+		return true
+	}
+	return false
+}
+
+// classOfCode maps an API error code to a fault class.
+func classOfCode(code int) fault.Class {
+	switch code {
+	case codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession, codeNoParameter, codeWrongPassword:
+		return fault.Auth
+	case codeUnknown, codeNetworkUnstable, 110, 111, 117, 118, codeSystemBusy, codeDeviceBusy:
+		return fault.Transient
+	case codeNoSuchFile:
+		return fault.NotFound
+	}
+	return fault.Permanent
+}
+
+// apiError classifies a failed envelope.
+func apiError(apiName string, env *api.Envelope) error {
+	e := &APIError{API: apiName, Code: codeUnknown}
+	if env.Error != nil {
+		e.Code = env.Error.Code
+		e.Detail = env.Error.Detail()
+	}
+	return fault.Wrap(classOfCode(e.Code), e)
+}
+
+// codeOf returns the API error code inside err, or 0.
+func codeOf(err error) int {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return 0
+}
+
+// HTTPError is a non-2xx answer.
+type HTTPError struct {
+	Status int
+	What   string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s: HTTP %d %s", e.What, e.Status, http.StatusText(e.Status))
+}
+
+// classifyStatus turns a failed HTTP status into a classified error:
+// 429 and a 503 with Retry-After are rate limits, other 5xx transient.
+func classifyStatus(what string, resp *http.Response) error {
+	err := &HTTPError{Status: resp.StatusCode, What: what}
+	after := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return fault.WithRetryAfter(err, after)
+	case resp.StatusCode == http.StatusServiceUnavailable && !after.IsZero():
+		return fault.WithRetryAfter(err, after)
+	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout:
+		return fault.Wrap(fault.Transient, err)
+	case resp.StatusCode == http.StatusNotFound:
+		return fault.Wrap(fault.NotFound, err)
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
+		return fault.Wrap(fault.Auth, err)
+	}
+	return fault.Wrap(fault.Permanent, err)
+}
+
+// classifyNet classifies a transport error: cancellation, certificate
+// problems (permanent: retrying cannot fix a name mismatch) and everything
+// else on the wire (transient).
+func classifyNet(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return err
+	}
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fault.Wrap(fault.Canceled, err)
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verify):
+		return fault.Wrap(fault.Permanent, fmt.Errorf("%w (the certificate does not verify; --insecure skips the check)", err))
+	}
+	// Resets, timeouts, unexpected EOFs: the relay path is flaky.
+	return fault.Wrap(fault.Transient, err)
+}
+
+// decodeEnvelope reads a JSON answer (at most maxJSON bytes) and returns
+// its data or a classified API error.
+func decodeEnvelope(apiName string, body io.Reader) (json.RawMessage, error) {
+	b, err := io.ReadAll(io.LimitReader(body, maxJSON+1))
+	if err != nil {
+		return nil, classifyNet(err)
+	}
+	if len(b) > maxJSON {
+		return nil, fault.Errorf(fault.Permanent, "%s: answer larger than %d MiB", apiName, maxJSON>>20)
+	}
+	var env api.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fault.Errorf(fault.Transient, "%s: answer is not JSON (%d bytes): a proxy or relay page?", apiName, len(b))
+	}
+	if !env.Success {
+		return nil, apiError(apiName, &env)
+	}
+	return env.Data, nil
+}
+
+// maxJSON caps metadata answers, so a hostile server cannot make us
+// buffer gigabytes of "JSON".
+const maxJSON = 8 << 20
