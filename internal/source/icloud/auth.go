@@ -531,7 +531,10 @@ func (a *AuthCommand) Run(env *source.AuthEnv) error {
 		return fault.Wrap(fault.Local, err)
 	}
 	env.Env.Log.Info("icloud: signed in", "account", username, "trusted_until", acct.TrustExpires.Format(time.DateOnly))
-	return env.Out.Encode(rec)
+	if err := env.Out.Encode(rec); err != nil {
+		return err
+	}
+	return env.Out.Flush()
 }
 
 // SessionRecord is the session record of an account (docs/records.md).

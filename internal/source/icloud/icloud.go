@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -444,6 +445,12 @@ func (s *Source) get(ctx context.Context, u string, offset int64) (*source.Conte
 			return nil
 		case http.StatusRequestedRangeNotSatisfiable:
 			resp.Body.Close()
+			// Asking for the bytes from the very end (a finished file, an
+			// empty one) is not an error: there is simply nothing left.
+			if total := contentRangeSize(resp.Header.Get("Content-Range")); total == offset {
+				content = &source.Content{ReadCloser: io.NopCloser(strings.NewReader("")), Offset: offset, Size: total}
+				return nil
+			}
 			return source.ErrBadRange
 		}
 		body := make([]byte, 512)
