@@ -79,7 +79,7 @@ func (e *engine) download(j *job) {
 	})
 	task.Done(err == nil)
 	if err != nil {
-		if e.ctx.Err() != nil && fault.ClassOf(err) != fault.Local {
+		if e.ctx.Err() != nil && fault.ClassOf(err) != fault.Local && fault.ClassOf(err) != fault.Canceled {
 			err = e.classify(nil, err)
 		}
 		if fault.ClassOf(err) == fault.Auth {
@@ -449,7 +449,7 @@ func (e *engine) classify(wd *watchdog, err error) error {
 		if full != nil {
 			return fault.Wrap(fault.Local, fmt.Errorf("stopped: the disk is full (%v)", full))
 		}
-		return fault.Wrap(fault.Canceled, fmt.Errorf("interrupted: %w", err))
+		return fault.Errorf(fault.Canceled, "interrupted before the download finished (a partial file is kept for the next run)")
 	}
 	return classified(err, fault.Transient)
 }

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ps-photos/ps/internal/fault"
+	"github.com/ps-photos/ps/internal/fetch/fetchtest"
 	"github.com/ps-photos/ps/internal/manifest"
 	"github.com/ps-photos/ps/internal/naming"
 	"github.com/ps-photos/ps/internal/record"
@@ -28,104 +27,36 @@ import (
 	"github.com/ps-photos/ps/internal/source/local"
 )
 
-// --- a fault-injecting HTTP server ---------------------------------------
+// --- the fault-injecting HTTP server ----------------------------------------
 
-type faultKind string
+type faultKind = fetchtest.Fault
 
 const (
-	dropMidBody  faultKind = "drop"   // half the body, then the connection dies
-	status500    faultKind = "500"    //
-	tooMany      faultKind = "429"    // with Retry-After: 1
-	stallBody    faultKind = "stall"  // half the body, then nothing
-	shortBody    faultKind = "short"  // Content-Length says all, half is sent, clean close
-	wrongLength  faultKind = "length" // Content-Length disagrees with the file
-	ignoreRange  faultKind = "200"    // answers a Range request with the whole file
-	rangeRefused faultKind = "416"
+	dropMidBody  = fetchtest.Drop
+	status500    = fetchtest.E500
+	tooMany      = fetchtest.E429
+	stallBody    = fetchtest.Stall
+	shortBody    = fetchtest.Short
+	wrongLength  = fetchtest.Length
+	ignoreRange  = fetchtest.Whole
+	rangeRefused = fetchtest.E416
 )
 
-type fakeHTTP struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	files  map[string][]byte
-	faults map[string][]faultKind
-	hits   map[string]int
-	ranges map[string][]string
-}
+type fakeHTTP struct{ *fetchtest.Server }
 
 func newFakeHTTP(t *testing.T) *fakeHTTP {
-	f := &fakeHTTP{t: t, files: map[string][]byte{}, faults: map[string][]faultKind{}, hits: map[string]int{}, ranges: map[string][]string{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
+	s := fetchtest.New()
+	t.Cleanup(s.Close)
+	return &fakeHTTP{s}
 }
+
+var fixedMtime = time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)
 
 func (f *fakeHTTP) add(name string, data []byte, faults ...faultKind) *record.Record {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.files[name] = data
-	f.faults[name] = faults
-	return &record.Record{Type: record.TypeItem, URL: f.srv.URL + "/" + name, Path: name, Size: int64(len(data)),
-		Mtime: time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)}
+	return f.Add(name, data, fixedMtime, faults...)
 }
 
-func (f *fakeHTTP) hitCount(name string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.hits[name]
-}
-
-func (f *fakeHTTP) serve(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.URL.Path, "/")
-	f.mu.Lock()
-	data, ok := f.files[name]
-	f.hits[name]++
-	f.ranges[name] = append(f.ranges[name], r.Header.Get("Range"))
-	var kind faultKind
-	if q := f.faults[name]; len(q) > 0 {
-		kind, f.faults[name] = q[0], q[1:]
-	}
-	f.mu.Unlock()
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	half := len(data) / 2
-	switch kind {
-	case status500:
-		http.Error(w, "boom", http.StatusInternalServerError)
-	case tooMany:
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "slow down", http.StatusTooManyRequests)
-	case rangeRefused:
-		w.Header().Set("Content-Range", "bytes */"+strconv.Itoa(len(data)))
-		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
-	case dropMidBody:
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data[:half])
-		w.(http.Flusher).Flush()
-		panic(http.ErrAbortHandler)
-	case shortBody:
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data[:half])
-	case stallBody:
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data[:half])
-		w.(http.Flusher).Flush()
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
-	case wrongLength:
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)+7))
-		w.Write(append(append([]byte(nil), data...), "garbage"...))
-	case ignoreRange:
-		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-		w.Write(data)
-	default:
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
-	}
-}
+func (f *fakeHTTP) hitCount(name string) int { return f.Hits(name) }
 
 // --- helpers --------------------------------------------------------------
 
@@ -299,16 +230,14 @@ func TestHTTPFaultsAreRetriedAndResumed(t *testing.T) {
 	noParts(t, dir)
 	// The dropped download resumed from what it had: its second request
 	// asked for a range, not the whole file again.
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if rs := srv.ranges["drop.bin"]; len(rs) != 2 || rs[1] == "" {
+	if rs := srv.Ranges("drop.bin"); len(rs) != 2 || rs[1] == "" {
 		t.Errorf("drop.bin requests: %q, want a Range on the second", rs)
 	}
-	if rs := srv.ranges["stall.bin"]; len(rs) != 2 || rs[1] == "" {
+	if rs := srv.Ranges("stall.bin"); len(rs) != 2 || rs[1] == "" {
 		t.Errorf("stall.bin requests: %q, want the idle timeout to fire and a resume", rs)
 	}
-	if srv.hits["e500.bin"] != 3 {
-		t.Errorf("e500.bin: %d requests, want 3", srv.hits["e500.bin"])
+	if srv.Hits("e500.bin") != 3 {
+		t.Errorf("e500.bin: %d requests, want 3", srv.Hits("e500.bin"))
 	}
 	foundRetryAfter := false
 	for _, w := range r.waits {
@@ -395,9 +324,7 @@ func TestResumeFromPartLeftBehind(t *testing.T) {
 	if got := r.out[0].Hash["sha256"]; got != sha(data) {
 		t.Errorf("hash %s: the resumed prefix was not hashed", got)
 	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if rs := srv.ranges["r.bin"]; len(rs) != 1 || rs[0] != "bytes=777777-" {
+	if rs := srv.Ranges("r.bin"); len(rs) != 1 || rs[0] != "bytes=777777-" {
 		t.Errorf("requests %q, want one Range from 777777", rs)
 	}
 }
@@ -410,7 +337,7 @@ func TestManifestSkipsWithoutNetwork(t *testing.T) {
 	if r := runFetch(t, testOptions(t, dir), recs...); r.stats.Downloaded != 2 {
 		t.Fatalf("first run: %+v", r.stats)
 	}
-	srv.srv.Close() // no network from here on
+	srv.Close() // no network from here on
 	opts := testOptions(t, dir)
 	op := opts.Opener.(*opener)
 	r := runFetch(t, opts, recs...)
@@ -541,7 +468,7 @@ func TestCrashAfterRenameIsAdopted(t *testing.T) {
 	if r.stats.Skipped != 1 || srv.hitCount("c.jpg") != 0 || !strings.HasSuffix(r.out[0].Local, "/c.jpg") {
 		t.Fatalf("%+v %+v hits %d", r.stats, r.out, srv.hitCount("c.jpg"))
 	}
-	srv.srv.Close()
+	srv.Close()
 	if r := runFetch(t, testOptions(t, dir), rec); r.stats.Skipped != 1 {
 		t.Fatalf("the adopted file is not in the manifest: %+v", r.stats)
 	}
