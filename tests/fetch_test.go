@@ -177,4 +177,3 @@ func waitPart(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Fatalf("no .part file under %s reached %d bytes in 60s", args[0], want)
 }
-
