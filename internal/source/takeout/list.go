@@ -284,6 +284,11 @@ func (l *lister) record(c *content) *record.Record {
 	case c.exif != 0:
 		rec.Taken = time.Unix(c.exif, 0).UTC()
 		meta["taken_from"] = "exif"
+	case sc != nil && sc.uploaded != 0:
+		// Not the capture time, but the same in every export, unlike
+		// the archive's entry times.
+		rec.Taken = time.Unix(sc.uploaded, 0).UTC()
+		meta["taken_from"] = "upload"
 	default:
 		rec.Taken = time.Unix(prim.mtime, 0).UTC()
 		meta["taken_from"] = "archive"

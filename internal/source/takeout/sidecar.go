@@ -16,6 +16,7 @@ type sidecar struct {
 	title       string
 	description string
 	taken       int64 // photoTakenTime, Unix seconds; 0 when missing
+	uploaded    int64 // creationTime: when it was uploaded
 	gps         *gps
 	flags       uint8
 	people      []string
@@ -98,6 +99,9 @@ func readJSON(r io.Reader, albumName bool) (*sidecar, *albumInfo, error) {
 	s := &sidecar{title: nfc(j.Title), description: j.Description}
 	if j.PhotoTakenTime != nil {
 		s.taken = epoch(j.PhotoTakenTime.Timestamp)
+	}
+	if j.CreationTime != nil {
+		s.uploaded = epoch(j.CreationTime.Timestamp)
 	}
 	s.gps = pickGPS(j.GeoDataExif, j.GeoData)
 	if j.Favorited {

@@ -42,7 +42,7 @@ func utc(s string) time.Time {
 }
 
 // English builds the English test library as Google would export it.
-// Export 1 has three parts (two zips and a tgz) holding 23 distinct
+// Export 1 has three parts (two zips and a tgz) holding 24 distinct
 // items; export 2 is the same library a few months later, in two zips,
 // with two new items (Photos from 2024/IMG_2024.JPG and Rome
 // 2023/IMG_0003.JPG). Identical items have identical bytes in both.
@@ -103,6 +103,8 @@ func English(exiftool, tmp string, export int) (map[string][]File, error) {
 		sc(y23+"Café.jpg.json", Meta{Title: "Café.jpg", Taken: utc("2023-11-11T11:11:11Z")}),
 		f(y23+"orphan.jpg", jpegs["R"]),
 		{Name: y23 + "noexif.png", Data: png, Mtime: at, Store: true},
+		f(y23+"upload_only.png", append(png, " but a sidecar without photoTakenTime"...)),
+		sc(y23+"upload_only.png.json", Meta{Title: "upload_only.png"}),
 		sc(y23+"shared.jpg.json", Meta{Title: "shared.jpg", Taken: utc("2023-03-03T03:03:03Z"), Partner: true}),
 		f(y23+"shared.jpg", jpegs["U"]),
 		f("Takeout/archive_browser.html", []byte("<html>")),
@@ -205,6 +207,49 @@ func Write(dir string, parts map[string][]File) error {
 			err = WriteDir(p, parts[n])
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Bench writes a synthetic Takeout of items distinct small photos (about
+// 2 KiB each, with a JPEG header) into parts zip files below dir: year
+// folders 2015–2024 with sidecars in both namings, every fourth photo
+// also in an album, and a media file's sidecar often in another part.
+func Bench(dir string, items, parts int) error {
+	files := make([][]File, parts)
+	rnd := uint64(0x9E3779B97F4A7C15)
+	next := func() uint64 { rnd ^= rnd << 13; rnd ^= rnd >> 7; rnd ^= rnd << 17; return rnd }
+	for i := range items {
+		data := make([]byte, 1536+int(next()%1024))
+		copy(data, "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00")
+		for j := 12; j+8 <= len(data); j += 8 {
+			v := next()
+			for k := range 8 {
+				data[j+k] = byte(v >> (8 * k))
+			}
+		}
+		taken := time.Date(2015+i%10, time.Month(1+i%12), 1+i%28, i%24, i%60, 0, 0, time.UTC)
+		year := fmt.Sprintf("Takeout/Google Photos/Photos from %d/", taken.Year())
+		name := fmt.Sprintf("IMG_%06d.JPG", i)
+		json := name + ".json"
+		if i%2 == 1 {
+			json = name + ".supplemental-metadata.json"
+		}
+		meta := Sidecar(Meta{Title: name, Taken: taken, GeoExif: [2]float64{float64(i%90) + 0.5, 10}})
+		p := i % parts
+		files[p] = append(files[p], File{Name: year + name, Data: data, Mtime: Export1Time})
+		files[(p+i%3)%parts] = append(files[(p+i%3)%parts], File{Name: year + json, Data: meta, Mtime: Export1Time})
+		if i%4 == 0 {
+			album := fmt.Sprintf("Takeout/Google Photos/Album %03d/", i%200)
+			q := (p + 1) % parts
+			files[q] = append(files[q], File{Name: album + name, Data: data, Mtime: Export1Time},
+				File{Name: album + json, Data: meta, Mtime: Export1Time})
+		}
+	}
+	for p := range parts {
+		if err := WriteZip(filepath.Join(dir, fmt.Sprintf("takeout-20250102T030405Z-%03d.zip", p+1)), files[p]); err != nil {
 			return err
 		}
 	}

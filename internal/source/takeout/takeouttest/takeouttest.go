@@ -104,6 +104,9 @@ func write(path string, b []byte) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
+// UploadTime is every sidecar's creationTime (when it was uploaded).
+var UploadTime = time.Date(2024, 12, 31, 23, 0, 0, 0, time.UTC)
+
 // Meta is what a sidecar says.
 type Meta struct {
 	Title       string
@@ -129,7 +132,7 @@ func Sidecar(m Meta) []byte {
 	}
 	j := map[string]any{
 		"title": m.Title, "description": m.Description, "imageViews": "3",
-		"creationTime": ts(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)),
+		"creationTime": ts(UploadTime),
 		"geoData":      geo(m.Geo), "geoDataExif": geo(m.GeoExif),
 		"url": "https://photos.google.com/photo/AF1Qip" + strconv.Itoa(len(m.Title)),
 	}
