@@ -139,21 +139,14 @@ func (c *client) renewAfter(ctx context.Context, gen int, cause error) error {
 func (c *client) call(ctx context.Context, apiName, method string, version int, params url.Values, out any) error {
 	_, err := c.policy.Do(ctx, func(int) error {
 		return c.withSession(ctx, func(sid string) error {
-			data, err := c.post(ctx, sid, apiName, method, version, params)
-			if err != nil || out == nil {
-				return err
-			}
-			if err := json.Unmarshal(data, out); err != nil {
-				return fault.Errorf(fault.Permanent, "%s: unexpected answer: %v", apiName, err)
-			}
-			return nil
+			return c.post(ctx, sid, apiName, method, version, params, out)
 		})
 	})
 	return err
 }
 
-// post sends one form-encoded API request and returns its data.
-func (c *client) post(ctx context.Context, sid, apiName, method string, version int, params url.Values) (json.RawMessage, error) {
+// post sends one form-encoded API request and decodes its data into out.
+func (c *client) post(ctx context.Context, sid, apiName, method string, version int, params url.Values, out any) error {
 	form := url.Values{"api": {apiName}, "method": {method}, "version": {strconv.Itoa(version)}}
 	for k, v := range params {
 		form[k] = v
@@ -161,19 +154,19 @@ func (c *client) post(ctx context.Context, sid, apiName, method string, version 
 	u := c.base.JoinPath(entryPath)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fault.Wrap(fault.Permanent, err)
+		return fault.Wrap(fault.Permanent, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	c.decorate(req, sid)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, classifyNet(err)
+		return classifyNet(err)
 	}
 	defer drain(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return nil, classifyStatus(apiName, resp)
+		return classifyStatus(apiName, resp)
 	}
-	return decodeEnvelope(apiName, resp.Body)
+	return decodeEnvelope(apiName, resp.Body, out)
 }
 
 // decorate adds the share headers: the sid cookie (only ever to this
@@ -195,15 +188,14 @@ func (c *client) login(ctx context.Context, password string) (string, error) {
 	}
 	var sid string
 	_, err := c.policy.Do(ctx, func(int) error {
-		data, err := c.post(ctx, "", api.APILogin, "login", 1, params)
-		if err != nil {
+		var ld api.LoginData
+		if err := c.post(ctx, "", api.APILogin, "login", 1, params, &ld); err != nil {
 			if codeOf(err) == codeWrongPassword {
 				return fault.Errorf(fault.Auth, "the share password is wrong")
 			}
 			return err
 		}
-		var ld api.LoginData
-		if json.Unmarshal(data, &ld) != nil || ld.SharingSID == "" {
+		if ld.SharingSID == "" {
 			return fault.Errorf(fault.Transient, "%s: the answer carries no sharing_sid", api.APILogin)
 		}
 		sid = ld.SharingSID

@@ -181,24 +181,33 @@ func classifyNet(err error) error {
 	return fault.Wrap(fault.Transient, err)
 }
 
-// decodeEnvelope reads a JSON answer (at most maxJSON bytes) and returns
-// its data or a classified API error.
-func decodeEnvelope(apiName string, body io.Reader) (json.RawMessage, error) {
+// decodeEnvelope reads a JSON answer (at most maxJSON bytes) in one pass,
+// decoding its data into out (when not nil), or returns a classified API
+// error.
+func decodeEnvelope(apiName string, body io.Reader, out any) error {
 	b, err := io.ReadAll(io.LimitReader(body, maxJSON+1))
 	if err != nil {
-		return nil, classifyNet(err)
+		return classifyNet(err)
 	}
 	if len(b) > maxJSON {
-		return nil, fault.Errorf(fault.Permanent, "%s: answer larger than %d MiB", apiName, maxJSON>>20)
+		return fault.Errorf(fault.Permanent, "%s: answer larger than %d MiB", apiName, maxJSON>>20)
 	}
-	var env api.Envelope
+	env := struct {
+		Success bool       `json:"success"`
+		Data    any        `json:"data"`
+		Error   *api.Error `json:"error"`
+	}{Data: out}
 	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fault.Errorf(fault.Transient, "%s: answer is not JSON (%d bytes): a proxy or relay page?", apiName, len(b))
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return fault.Errorf(fault.Transient, "%s: answer is not JSON (%d bytes): a proxy or relay page?", apiName, len(b))
+		}
+		return fault.Errorf(fault.Permanent, "%s: unexpected answer: %v", apiName, err)
 	}
 	if !env.Success {
-		return nil, apiError(apiName, &env)
+		return apiError(apiName, &api.Envelope{Error: env.Error})
 	}
-	return env.Data, nil
+	return nil
 }
 
 // maxJSON caps metadata answers, so a hostile server cannot make us

@@ -2,7 +2,6 @@ package synology
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -193,10 +192,7 @@ func (w *walker) page(ctx context.Context, t task) ([]task, error) {
 		}
 		return f.done(nil), w.folderFailure(f, fmt.Errorf("listing from entry %d: %w", t.offset, err))
 	}
-	files, err := decodeFiles(data.Files)
-	if err != nil {
-		return f.done(nil), w.folderFailure(f, err)
-	}
+	files := data.Files
 	fresh, err := w.entries(f, files)
 	if err != nil {
 		return nil, err
@@ -295,18 +291,6 @@ func (s *Source) listPage(ctx context.Context, folderPath string, offset, limit 
 		return nil, err
 	}
 	return &d, nil
-}
-
-// decodeFiles reads "files", which a broken server may send as null.
-func decodeFiles(raw json.RawMessage) ([]api.File, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var files []api.File
-	if err := json.Unmarshal(raw, &files); err != nil {
-		return nil, fault.Errorf(fault.Permanent, "the listing's \"files\" is not a list of entries: %v", err)
-	}
-	return files, nil
 }
 
 // entries emits a page's files, queues its folders, and returns how many

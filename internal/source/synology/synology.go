@@ -245,7 +245,7 @@ func (s *Source) content(resp *http.Response, sharePath string, offset int64) (*
 	ctype := strings.ToLower(resp.Header.Get("Content-Type"))
 	switch {
 	case strings.HasPrefix(ctype, "application/json"), strings.HasPrefix(ctype, "text/json"):
-		if _, err := decodeEnvelope(api.APIDownload, resp.Body); err != nil {
+		if err := decodeEnvelope(api.APIDownload, resp.Body, nil); err != nil {
 			return nil, err
 		}
 		return nil, fault.Errorf(fault.Transient, "%s: the server sent a JSON answer instead of the file", what)

@@ -63,12 +63,13 @@ type InitData struct {
 	} `json:"Sharing"`
 }
 
-// ListData is one page of FolderSharing.List. Files stays raw because a
-// broken server may send null or something that is not an array.
+// ListData is one page of FolderSharing.List. A "files" that is not a
+// list fails the decode (the folder becomes a failure record); null is an
+// empty page.
 type ListData struct {
 	Offset json.RawMessage `json:"offset"`
 	Total  Int             `json:"total"`
-	Files  json.RawMessage `json:"files"`
+	Files  []File          `json:"files"`
 }
 
 // File is one listing entry.
@@ -102,9 +103,14 @@ type Int struct {
 }
 
 // UnmarshalJSON accepts 12, "12", 1.2e1 and null; anything else leaves the
-// value invalid rather than failing the whole page.
+// value invalid rather than failing the whole page. Plain integers, the
+// common case, are parsed without allocating.
 func (n *Int) UnmarshalJSON(b []byte) error {
 	*n = Int{}
+	if v, ok := parseDigits(b); ok {
+		*n = Int{Value: v, Valid: true}
+		return nil
+	}
 	s := strings.Trim(string(bytes.TrimSpace(b)), `"`)
 	if s == "" || s == "null" {
 		return nil
@@ -117,6 +123,21 @@ func (n *Int) UnmarshalJSON(b []byte) error {
 		*n = Int{Value: int64(f), Valid: true}
 	}
 	return nil
+}
+
+// parseDigits reads a non-negative decimal of at most 18 digits.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
 }
 
 // MarshalJSON writes the number, or null when invalid.

@@ -543,3 +543,16 @@ func unescape(s string) string {
 	}
 	return s
 }
+
+// Populate adds files synthetic files spread evenly over folders
+// ("f000/IMG_000000.CR3", …), with distinct mtimes.
+func Populate(s *Server, files, folders int, size int64) {
+	folders = max(folders, 1)
+	for i := range files {
+		s.AddFile(File{
+			Path:  fmt.Sprintf("f%03d/IMG_%06d.CR3", i%folders, i),
+			Size:  size,
+			Mtime: time.Unix(1700000000+int64(i), 0),
+		})
+	}
+}

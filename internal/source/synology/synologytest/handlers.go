@@ -271,34 +271,55 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	ok(w, map[string]any{"offset": offset, "total": total, "files": files})
 }
 
+type wireFile struct {
+	Name       string    `json:"name"`
+	Path       string    `json:"path"`
+	IsDir      bool      `json:"isdir"`
+	Additional *wireMore `json:"additional,omitempty"`
+}
+
+type wireMore struct {
+	Size  *int64         `json:"size,omitempty"`
+	Type  *string        `json:"type,omitempty"`
+	Time  *wireTime      `json:"time,omitempty"`
+	Owner map[string]any `json:"owner,omitempty"`
+}
+
+type wireTime struct {
+	Mtime  int64 `json:"mtime"`
+	Crtime int64 `json:"crtime,omitempty"`
+	Ctime  int64 `json:"ctime,omitempty"`
+	Atime  int64 `json:"atime,omitempty"`
+}
+
+// entryJSON renders one entry with the additional fields asked for.
 func (s *Server) entryJSON(folder string, e *entry, want map[string]bool, onlyMtime bool) json.RawMessage {
 	if e.raw != nil {
 		return e.raw
 	}
-	f := map[string]any{"name": e.name, "path": folder + "/" + e.name, "isdir": e.isdir}
-	add := map[string]any{}
+	f := wireFile{Name: e.name, Path: folder + "/" + e.name, IsDir: e.isdir}
+	var more wireMore
 	if want["size"] {
-		add["size"] = e.size
+		more.Size = &e.size
 	}
 	if want["type"] {
 		t := ""
 		if !e.isdir {
 			t = strings.ToUpper(strings.TrimPrefix(path.Ext(e.name), "."))
 		}
-		add["type"] = t
+		more.Type = &t
 	}
 	if want["time"] {
-		if onlyMtime {
-			add["time"] = map[string]any{"mtime": e.mtime}
-		} else {
-			add["time"] = map[string]any{"mtime": e.mtime, "crtime": e.mtime, "ctime": e.mtime, "atime": e.mtime + 60}
+		more.Time = &wireTime{Mtime: e.mtime}
+		if !onlyMtime {
+			more.Time.Crtime, more.Time.Ctime, more.Time.Atime = e.mtime, e.mtime, e.mtime+60
 		}
 	}
 	if want["owner"] {
-		add["owner"] = map[string]any{"user": "admin", "group": "users"}
+		more.Owner = map[string]any{"user": "admin", "group": "users"}
 	}
-	if len(add) > 0 {
-		f["additional"] = add
+	if more.Size != nil || more.Type != nil || more.Time != nil || more.Owner != nil {
+		f.Additional = &more
 	}
 	b, _ := json.Marshal(f)
 	return b
