@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -191,12 +192,19 @@ func (c *Command) readRAWs(ctx context.Context, reader *xmp.Reader, entries []*e
 		}
 	}
 	if !c.Calibrate {
-		shots := make([]xmp.Shot, len(raws))
+		// The style needs no shooting data, only RAWs that exist.
+		var paths []string
+		var shots []xmp.Shot
 		for i, p := range raws {
-			shots[i] = xmp.Shot{Path: p, Flash: -1}
-			owners[i].shot = i
+			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+				owners[i].fail = fault.Errorf(fault.NotFound, "%s: no such file", p)
+				continue
+			}
+			owners[i].shot = len(shots)
+			shots = append(shots, xmp.Shot{Path: p, Flash: -1})
+			paths = append(paths, p)
 		}
-		return raws, shots
+		return paths, shots
 	}
 	read, errs := reader.ReadShots(ctx, raws)
 	var paths []string
