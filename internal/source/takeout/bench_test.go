@@ -1,0 +1,65 @@
+package takeout
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+	tt "github.com/ps-photos/ps/internal/source/takeout/takeouttest"
+)
+
+// BenchmarkList lists a synthetic Takeout: 5,000 items in 5 zips, or the
+// parts in $TAKEOUT_BENCH_DIR (bench/takeout.sh makes 50,000 with KEEP=1).
+// It reports items/s and the peak Go heap.
+func BenchmarkList(b *testing.B) {
+	dir := os.Getenv("TAKEOUT_BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+		if err := tt.Bench(dir, 5000, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var items atomic.Int64
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+	b.ResetTimer()
+	for range b.N {
+		src, err := New("takeout:" + filepath.Join(dir, "takeout-*.zip"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := src.List(context.Background(), source.ListOptions{Jobs: 2}, countSink{&items}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	b.ReportMetric(float64(items.Load())/b.Elapsed().Seconds(), "items/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+type countSink struct{ n *atomic.Int64 }
+
+func (s countSink) Item(*record.Record) error { s.n.Add(1); return nil }
+func (s countSink) Failure(_ *record.Record, err error) error {
+	return err
+}
