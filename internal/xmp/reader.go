@@ -258,8 +258,7 @@ func shotFromFields(path string, f map[string]any) Shot {
 		switch x := v.(type) {
 		case float64:
 			s.Flash = int(x) & 1
-		case bool: // XMP-exif:Flash is a structure with a Fired field
-		case map[string]any:
+		case map[string]any: // XMP-exif:Flash is a structure with a Fired field
 			if fired, ok := x["Fired"].(bool); ok {
 				s.Flash = map[bool]int{false: 0, true: 1}[fired]
 			}
