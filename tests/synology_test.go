@@ -19,7 +19,8 @@ import (
 // Commands for the synology_*.txtar scripts:
 //
 //	syno start [-password P] [-dir DIR] [-pagecap N] [-http] [-decoy]
-//	           [-redirects N] [-uses N] [-ttl D] [-hostile] [-single-session]
+//	           [-redirects N] [-uses N] [-download-uses N] [-ttl D] [-hostile]
+//	           [-single-session]
 //	    start a fake Synology NAS on 127.0.0.1 serving DIR's files (with
 //	    their mtimes) under the share root "09.26.25 First Last". Sets
 //	    SYNO_URL, SYNO_LINK (https://127.0.0.1:port/sharing/<id>),
@@ -31,7 +32,7 @@ import (
 //	    list, download, serv, pingpong, any; times=-1: until cleared)
 //	syno clear                  remove all faults
 //	syno expire                 end every session now
-//	syno set uses=N|ttl=D|ignorerange=BOOL|pagecap=N
+//	syno set uses=N|download-uses=N|ttl=D|ignorerange=BOOL|pagecap=N
 //	syno remove PATH            delete a file from the share
 //	syno stats                  print the fake's counters as key=value lines
 func init() {
@@ -89,6 +90,7 @@ func synoStart(ts *testscript.TestScript, args []string) {
 	fl.BoolVar(&cfg.Decoy, "decoy", false, "decoy NAS on 127.0.0.2")
 	fl.IntVar(&cfg.Redirects, "redirects", 0, "Serv.php redirects")
 	fl.IntVar(&cfg.SessionUses, "uses", 0, "requests per session")
+	fl.IntVar(&cfg.DownloadUses, "download-uses", 0, "downloads per session")
 	fl.DurationVar(&cfg.SessionTTL, "ttl", 0, "session lifetime")
 	fl.BoolVar(&cfg.SingleSession, "single-session", false, "a login ends earlier sessions")
 	hostile := fl.Bool("hostile", false, "add hostile entries to the root")
@@ -178,6 +180,8 @@ func synoSet(ts *testscript.TestScript, args []string) {
 			switch k {
 			case "uses":
 				c.SessionUses, err = strconv.Atoi(v)
+			case "download-uses":
+				c.DownloadUses, err = strconv.Atoi(v)
 			case "ttl":
 				c.SessionTTL, err = time.ParseDuration(v)
 			case "ignorerange":

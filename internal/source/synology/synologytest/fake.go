@@ -43,6 +43,7 @@ type Config struct {
 	Latency       time.Duration
 	SessionTTL    time.Duration // a sid stops working this long after login (0: never)
 	SessionUses   int           // … or after this many API requests (0: never)
+	DownloadUses  int           // … or after this many downloads (0: never): expiry lands mid-fetch, not mid-listing
 	SingleSession bool          // a login invalidates earlier sids
 	LockoutAfter  int           // after this many wrong passwords, logins answer 407 (0: never)
 	PlainHTTP     bool          // serve http:// (the browser test; Chromium does not trust the test CA)
@@ -141,8 +142,9 @@ type entry struct {
 }
 
 type session struct {
-	created time.Time
-	uses    int
+	created   time.Time
+	uses      int
+	downloads int
 }
 
 // Start runs a fake with cfg.
@@ -404,7 +406,9 @@ func newSID() string {
 
 // checkSession validates and counts a use of the request's sid; it
 // returns the API error code, or 0.
-func (s *Server) checkSession(r *http.Request) int {
+func (s *Server) checkSession(r *http.Request) int { return s.useSession(r, false) }
+
+func (s *Server) useSession(r *http.Request, download bool) int {
 	c, err := r.Cookie("sharing_sid")
 	if err != nil || c.Value == "" {
 		return 101
@@ -416,8 +420,12 @@ func (s *Server) checkSession(r *http.Request) int {
 		return 119
 	}
 	sess.uses++
+	if download {
+		sess.downloads++
+	}
 	if (s.cfg.SessionTTL > 0 && time.Since(sess.created) > s.cfg.SessionTTL) ||
-		(s.cfg.SessionUses > 0 && sess.uses > s.cfg.SessionUses) {
+		(s.cfg.SessionUses > 0 && sess.uses > s.cfg.SessionUses) ||
+		(s.cfg.DownloadUses > 0 && sess.downloads > s.cfg.DownloadUses) {
 		delete(s.sessions, c.Value)
 		return 119
 	}

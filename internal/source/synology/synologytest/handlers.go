@@ -347,7 +347,7 @@ func (s *Server) downloadAPI(w http.ResponseWriter, r *http.Request) {
 // download streams a file (or a folder as ZIP). cut > 0 drops the
 // connection after that many body bytes.
 func (s *Server) download(w http.ResponseWriter, r *http.Request, target string, cut int64) {
-	if code := s.checkSession(r); code != 0 {
+	if code := s.useSession(r, true); code != 0 {
 		apiFail(w, code) // 200 with a 38-byte JSON body, as a real NAS does
 		return
 	}
