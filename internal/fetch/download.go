@@ -195,9 +195,8 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (_ fetched, err error) {
 			return fetched{}, e.localErr(err)
 		}
 	}
-	if err := notALink(target, j.local); err != nil {
-		return fetched{}, err
-	}
+	// rename replaces a symlink at target instead of following it, and the
+	// folders were checked, so nothing is written outside the output folder.
 	if err := os.Rename(part, target); err != nil {
 		return fetched{}, e.localErr(err)
 	}
@@ -263,6 +262,7 @@ func (e *engine) copy(j *job, f *os.File, r io.Reader, hs *hashes, have, want in
 			if _, err := f.Write(buf[:n]); err != nil {
 				return have, e.localErr(err)
 			}
+			startWriteback(f, have, int64(n))
 			hs.Write(buf[:n])
 			have += int64(n)
 			task.Add(n, time.Since(start))

@@ -155,7 +155,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 		opts.Now = time.Now
 	}
 	if opts.partSync == nil {
-		opts.partSync = (*os.File).Sync
+		opts.partSync = syncData
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = time.Minute

@@ -1,6 +1,9 @@
 package fetch
 
-import "syscall"
+import (
+	"os"
+	"syscall"
+)
 
 const (
 	oNoFollow      = syscall.O_NOFOLLOW
@@ -24,4 +27,30 @@ func readHashXattr(p string) string {
 		return ""
 	}
 	return string(buf[:n])
+}
+
+// syncData flushes a file's bytes (not its times, which the rename
+// follows) before it gets its final name.
+func syncData(f *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// writebackChunk is how much a download writes before ps-fetch asks the
+// kernel to start writing it out, so the final sync has little left to do.
+const writebackChunk = 8 << 20
+
+// startWriteback starts (without waiting for) writeback of each whole
+// chunk the last write completed.
+func startWriteback(f *os.File, off, n int64) {
+	end := off + n
+	if end/writebackChunk == off/writebackChunk {
+		return
+	}
+	chunk := end / writebackChunk * writebackChunk
+	_ = syscall.SyncFileRange(int(f.Fd()), chunk-writebackChunk, writebackChunk, 2 /* SYNC_FILE_RANGE_WRITE */)
 }

@@ -1,0 +1,141 @@
+package fetch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ps-photos/ps/internal/manifest"
+	"github.com/ps-photos/ps/internal/naming"
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source/httpget"
+)
+
+// Throughput against a loopback HTTP server, as the issue's comparison
+// with rclone and aria2c does with nginx (bench/run.sh runs that one):
+//
+//	go test ./internal/fetch -run '^$' -bench HTTP -benchtime 1x
+//
+// Reported: MB/s and files/s over the whole run, sync included.
+func BenchmarkHTTPLarge(b *testing.B) { benchHTTP(b, 100, 25<<20) }
+func BenchmarkHTTPSmall(b *testing.B) { benchHTTP(b, 5000, 64<<10) }
+
+func benchHTTP(b *testing.B, files, size int) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	}))
+	defer srv.Close()
+	var in bytes.Buffer
+	for i := range files {
+		fmt.Fprintf(&in, `{"type":"item","url":"%s/f%d","path":"f%d","size":%d}`+"\n", srv.URL, i, i, size)
+	}
+	jobs := 8
+	if v, err := strconv.Atoi(os.Getenv("PS_BENCH_JOBS")); err == nil {
+		jobs = v
+	}
+	tmpl, _ := naming.Parse("path")
+	var elapsed time.Duration
+	for b.Loop() {
+		dir := b.TempDir()
+		opts := Options{Dir: dir, Jobs: jobs, Name: tmpl, Retries: 1, Opener: &opener{http: httpget.New()}}
+		if os.Getenv("PS_BENCH_NOSYNC") == "1" {
+			opts.partSync = func(*os.File) error { return nil }
+		}
+		enc := record.NewEncoder(io.Discard)
+		start := time.Now()
+		stats, err := Run(context.Background(), strings.NewReader(in.String()), enc, opts)
+		elapsed += time.Since(start)
+		enc.Close()
+		if err != nil || stats.Downloaded != int64(files) {
+			b.Fatalf("%v %+v", err, stats)
+		}
+		os.RemoveAll(dir)
+	}
+	secs := elapsed.Seconds() / float64(b.N)
+	b.ReportMetric(float64(files*size)/1e6/secs, "MB/s")
+	b.ReportMetric(float64(files)/secs, "files/s")
+}
+
+// BenchmarkMemory1M measures ps-fetch's peak RSS on 1,000,000 input
+// records of which 990,000 are already in the manifest (skipped after a
+// stat) and 10,000 are new local files. It builds the real binary and
+// reads the kernel's maxrss for it:
+//
+//	go test ./internal/fetch -run '^$' -bench Memory1M -benchtime 1x
+func BenchmarkMemory1M(b *testing.B) { benchMemory(b, 1_000_000, 10_000) }
+
+func benchMemory(b *testing.B, total, fresh int) {
+	tmp := b.TempDir()
+	bin := filepath.Join(tmp, "ps-fetch")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ps-photos/ps/cmd/ps-fetch").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	src, out := filepath.Join(tmp, "src"), filepath.Join(tmp, "out")
+	seed := filepath.Join(tmp, "seed")
+	os.WriteFile(seed, []byte("x"), 0o644)
+	name := func(i int) string { return fmt.Sprintf("d%04d/IMG_%07d.JPG", i/1000, i) }
+	mtime := "2024-07-01T00:00:00Z"
+	loc := "file://" + src
+	// The files a previous run wrote: hard links to one byte, and their
+	// manifest lines.
+	_, mw, err := manifest.Open(out, false, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := fresh; i < total; i++ {
+		p := filepath.Join(out, name(i))
+		if i%1000 == 0 || i == fresh {
+			os.MkdirAll(filepath.Dir(p), 0o755)
+		}
+		if err := os.Link(seed, p); err != nil {
+			b.Fatal(err)
+		}
+		mw.Add(&manifest.Entry{Source: loc, ID: name(i), Path: name(i), Size: 1, Mtime: mtime, Local: name(i),
+			SHA256: "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"})
+	}
+	if err := mw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	for i := range fresh {
+		p := filepath.Join(src, name(i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.Link(seed, p)
+	}
+	for b.Loop() {
+		cmd := exec.Command(bin, "-q", "-j8", "-o", out)
+		pr, pw := io.Pipe()
+		cmd.Stdin = pr
+		cmd.Stdout = io.Discard
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		go func() {
+			w := bufio.NewWriterSize(pw, 1<<20)
+			for i := range total {
+				fmt.Fprintf(w, `{"type":"item","source":"%s","id":"%s","path":"%s","name":"IMG_%07d.JPG","size":1,"mtime":"%s","media":"photo"}`+"\n",
+					loc, name(i), name(i), i, mtime)
+			}
+			w.Flush()
+			pw.Close()
+		}()
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("ps-fetch: %v\n%s", err, stderr.String())
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s")
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+		b.ReportMetric(float64(rss)/1024, "peak-MiB")
+	}
+}
