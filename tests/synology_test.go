@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ import (
 //	syno set uses=N|download-uses=N|ttl=D|ignorerange=BOOL|pagecap=N
 //	syno remove PATH            delete a file from the share
 //	syno stats                  print the fake's counters as key=value lines
+//	syno needs-chromium         fail under CI=true when Chromium is missing;
+//	                            follow it with "[!exec:chromium] skip"
 func init() {
 	commands["syno"] = syno
 }
@@ -71,6 +74,8 @@ func syno(ts *testscript.TestScript, neg bool, args []string) {
 		for _, p := range args[1:] {
 			synoServer(ts).Remove(p)
 		}
+	case "needs-chromium":
+		needsChromium(ts)
 	case "stats":
 		st := synoServer(ts).Stats()
 		fmt.Fprintf(ts.Stdout(), "logins=%d\nbad_logins=%d\nlists=%d\ndownloads=%d\ndecoy_requests=%d\ndecoy_logins=%d\n",
@@ -193,5 +198,19 @@ func synoSet(ts *testscript.TestScript, args []string) {
 			}
 		})
 		ts.Check(err)
+	}
+}
+
+func needsChromium(ts *testscript.TestScript) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if _, err := exec.LookPath(name); err == nil {
+			return
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return
+	}
+	if ts.Getenv("CI") == "true" {
+		ts.Fatalf("CI=true forbids skipping: chromium is not installed (apt-get install chromium)")
 	}
 }

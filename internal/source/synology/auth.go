@@ -82,14 +82,11 @@ func (c *AuthCommand) Run(env *source.AuthEnv) error {
 	return c.save(env, link.Location(), sess, password, log)
 }
 
-// browserMayHelp: a browser can get past what plain HTTP could not
-// resolve or reach, not past a wrong password or a Ctrl-C.
+// browserMayHelp: a browser can get past a NAS that plain HTTP could not
+// reach (a coordinator or candidates that did not answer), not past a
+// wrong password, an id QuickConnect does not know, or a Ctrl-C.
 func browserMayHelp(err error) bool {
-	switch fault.ClassOf(err) {
-	case fault.Auth, fault.Canceled:
-		return false
-	}
-	return true
+	return fault.ClassOf(err).Retryable()
 }
 
 // browserSession signs in with Chromium, then checks the session over
@@ -202,7 +199,9 @@ func resolve(ctx context.Context, hc *http.Client, link Link, insecure bool, log
 		}
 	}
 	if info == nil {
-		return nil, fault.Wrap(fault.Permanent, fmt.Errorf("QuickConnect could not locate the share's NAS: %w", errors.Join(errs...)))
+		// The class of the last answer decides: a coordinator that said
+		// "no such id" is permanent, one we could not reach is transient.
+		return nil, fault.Wrap(fault.ClassOf(errs[len(errs)-1]), fmt.Errorf("QuickConnect could not locate the share's NAS: %w", errors.Join(errs...)))
 	}
 	serverID := info.Server.ServerID
 	if serverID == "" {
