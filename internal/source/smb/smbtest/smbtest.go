@@ -390,14 +390,38 @@ func (s *Server) signal(sig syscall.Signal) error {
 		syscall.Kill(-pid, syscall.SIGKILL)
 		<-done
 	}
-	// Connection processes may outlive the parent for a moment.
-	for i := 0; i < 100 && syscall.Kill(-pid, 0) == nil; i++ {
-		if i == 50 {
-			syscall.Kill(-pid, syscall.SIGKILL)
-		}
-		time.Sleep(20 * time.Millisecond)
+	// Connection processes may outlive the parent for a moment; sweep
+	// them and wait until none is left alive (zombies waiting for init
+	// to reap them hold no sockets).
+	syscall.Kill(-pid, syscall.SIGKILL)
+	for i := 0; i < 200 && groupAlive(pid); i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// groupAlive reports whether a process of group pgid is still running.
+func groupAlive(pgid int) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp …; comm may hold spaces and parens.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[0] != "X" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
 }
 
 // Kill stops smbd at once with SIGKILL, dropping every connection, as a
