@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/gphotos"
 	"github.com/ps-photos/ps/internal/source/httpget"
 	"github.com/ps-photos/ps/internal/source/icloud"
 	"github.com/ps-photos/ps/internal/source/local"
@@ -20,6 +21,7 @@ func Registry() *source.Registry {
 		smb.Factory,
 		httpget.Factory,
 		takeout.Factory,
+		gphotos.Factory,
 		synology.Factory,
 		icloud.Factory,
 	)
