@@ -136,6 +136,7 @@ func (l *Login) Run(ctx context.Context, saved savedAuth) (*Account, savedAuth, 
 	if len(l.saved.Cookies) > 0 {
 		if info, cookies, err := l.validate(ctx); err == nil {
 			l.c.log.Info("icloud: the saved session is still valid")
+			l.saved.Cookies = cookies
 			acct, err := l.account(info, cookies)
 			return acct, l.saved, err
 		}
@@ -291,6 +292,9 @@ func (l *Login) signIn(ctx context.Context) (*accountInfo, map[string]string, er
 	info, cookies, err := l.accountLogin(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	if info.DSInfo != nil && info.DSInfo.HSAVersion == 1 && (info.HSAChallengeRequired || !info.HSATrustedBrowser) {
+		return nil, nil, fault.Errorf(fault.Permanent, "this Apple ID uses the old two-step verification, which ps does not support: turn on two-factor authentication for it")
 	}
 	if !info.needs2FA() {
 		return info, cookies, nil

@@ -117,7 +117,7 @@ func (r *ckRecord) ref(name string) string {
 
 func (r *ckRecord) resource(prefix string) (ckResource, string, bool) {
 	f, ok := r.Fields[prefix+"Res"]
-	if !ok {
+	if !ok || len(f.Value) == 0 {
 		return ckResource{}, "", false
 	}
 	var res ckResource

@@ -28,7 +28,7 @@ const (
 )
 
 // startFake runs a fake iCloud with one account and points the client at it.
-func startFake(t *testing.T, opts icloudtest.Options, zones ...*icloudtest.Zone) *icloudtest.Server {
+func startFake(t testing.TB, opts icloudtest.Options, zones ...*icloudtest.Zone) *icloudtest.Server {
 	t.Helper()
 	s := icloudtest.New(opts, zones...)
 	t.Cleanup(s.Close)
@@ -47,7 +47,7 @@ type authRun struct {
 }
 
 // signIn runs "ps-auth icloud" in-process with stdin as typed input.
-func signIn(t *testing.T, stateDir, stdin string, cmd icloud.AuthCommand) authRun {
+func signIn(t testing.TB, stateDir, stdin string, cmd icloud.AuthCommand) authRun {
 	t.Helper()
 	var out, errw bytes.Buffer
 	enc := record.NewEncoder(&out)
@@ -193,7 +193,7 @@ func TestSignInFailures(t *testing.T) {
 }
 
 // signedIn returns a state folder holding a session for the fake.
-func signedIn(t *testing.T, fake *icloudtest.Server) string {
+func signedIn(t testing.TB, _ *icloudtest.Server) string {
 	t.Helper()
 	dir := t.TempDir()
 	if run := signIn(t, dir, "", icloud.AuthCommand{Code: "012345"}); run.err != nil {
@@ -202,7 +202,7 @@ func signedIn(t *testing.T, fake *icloudtest.Server) string {
 	return dir
 }
 
-func open(t *testing.T, dir, location string) *icloud.Source {
+func open(t testing.TB, dir, location string) *icloud.Source {
 	t.Helper()
 	src, err := icloud.Open(context.Background(), source.Env{StateDir: dir, Log: slog.New(slog.DiscardHandler)}, location, nil)
 	if err != nil {
@@ -525,3 +525,33 @@ func TestTrustExpiryWarnings(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestSinceStopsPaging(t *testing.T) {
+	zones := library(450, 0)
+	fake := startFake(t, icloudtest.Options{}, zones...)
+	src := open(t, signedIn(t, fake), "icloud:")
+	var visible []*icloudtest.Asset
+	for _, a := range zones[0].Assets {
+		if !a.Hidden && !a.Deleted {
+			visible = append(visible, a)
+		}
+	}
+	since := visible[150].Taken
+	before := fake.Stats().PageQueries
+	items := list(t, src, source.ListOptions{Jobs: 1, Since: since, LivePhotos: "skip"}).items
+	if pages := fake.Stats().PageQueries - before; pages != 2 {
+		t.Errorf("--since read %d pages, want 2 (ranks 0-199; the rest are older)", pages)
+	}
+	n := 0
+	for _, it := range items {
+		if it.Taken.Before(since) {
+			t.Errorf("%s taken %s, before --since %s", it.Name, it.Taken, since)
+		}
+		if it.Meta["variant"] == "original" {
+			n++
+		}
+	}
+	if n != 151 {
+		t.Errorf("%d originals since %s, want 151", n, since)
+	}
+}

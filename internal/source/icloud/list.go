@@ -136,14 +136,26 @@ func (r itemRules) items(p pair, z zone, location string) []*record.Record {
 	if !r.since.IsZero() && taken.Before(r.since) || !r.until.IsZero() && taken.After(r.until) {
 		return nil
 	}
+	// Each resource is decoded once: the asset's (edits) win over the master's.
+	type found struct {
+		res ckResource
+		uti string
+		ok  bool
+	}
+	cache := map[string]found{}
 	find := func(prefix string) (ckResource, string, bool) {
 		if prefix == "" {
 			return ckResource{}, "", false
 		}
-		if res, t, ok := a.resource(prefix); ok {
-			return res, t, true
+		if f, ok := cache[prefix]; ok {
+			return f.res, f.uti, f.ok
 		}
-		return m.resource(prefix)
+		res, t, ok := a.resource(prefix)
+		if !ok {
+			res, t, ok = m.resource(prefix)
+		}
+		cache[prefix] = found{res, t, ok}
+		return res, t, ok
 	}
 	kind := 0
 	if video {

@@ -1,0 +1,146 @@
+package icloud_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/icloud/icloudtest"
+)
+
+// countSink encodes each item, as ps-list does, and keeps nothing.
+type countSink struct{ n atomic.Int64 }
+
+func (s *countSink) Item(r *record.Record) error {
+	if _, err := r.MarshalJSON(); err != nil {
+		return err
+	}
+	s.n.Add(1)
+	return nil
+}
+
+func (s *countSink) Failure(r *record.Record, err error) error { return err }
+
+// peakHeap samples the heap in use until stop is closed.
+func peakHeap(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return out
+}
+
+// TestMain doubles as the fake iCloud of the benchmark: run in a child
+// process, the fake's 100,000-asset library and its CPU stay out of the
+// client's measurements.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv("PS_ICLOUD_BENCH_FAKE"); spec != "" {
+		serveBenchFake(spec)
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveBenchFake serves "ASSETS,LATENCY" until stdin closes.
+func serveBenchFake(spec string) {
+	n, lat, _ := strings.Cut(spec, ",")
+	assets, _ := strconv.Atoi(n)
+	latency, _ := time.ParseDuration(lat)
+	zones := icloudtest.Generate(icloudtest.Spec{Assets: assets, Seed: 1, MinSize: 10, MaxSize: 20})
+	fake := icloudtest.New(icloudtest.Options{Latency: latency}, zones...)
+	fake.AddAccount(user, password, "012345")
+	fmt.Println(fake.URL)
+	io.Copy(io.Discard, os.Stdin)
+	fake.Close()
+}
+
+// startChildFake runs the fake in a child process and points the client at it.
+func startChildFake(b *testing.B, assets int, latency time.Duration) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PS_ICLOUD_BENCH_FAKE=%d,%s", assets, latency))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("fake did not start: %v", err)
+	}
+	url := strings.TrimSpace(line)
+	b.Setenv("PS_ICLOUD_AUTH_URL", url+"/appleauth/auth")
+	b.Setenv("PS_ICLOUD_SETUP_URL", url+"/setup/ws/1")
+	b.Setenv("PS_PASSWORD", password)
+}
+
+// BenchmarkList100k lists a 100,000-asset library with 50 ms added to
+// every request, sequentially (jobs=1: one page at a time, what a plain
+// pager does) and with concurrent page queries. Run with -benchtime=1x:
+//
+//	go test ./internal/source/icloud -run '^$' -bench List100k -benchtime=1x
+//
+// It reports items/s and the client's peak heap above its idle heap (the
+// fake runs in a child process).
+func BenchmarkList100k(b *testing.B) {
+	startChildFake(b, 100_000, 50*time.Millisecond)
+	dir := signedIn(b, nil)
+	for _, jobs := range []int{1, 8, 16, 32} {
+		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
+			for range b.N {
+				src := open(b, dir, "icloud:")
+				runtime.GC()
+				var base runtime.MemStats
+				runtime.ReadMemStats(&base)
+				stop := make(chan struct{})
+				peak := peakHeap(stop)
+				sink := &countSink{}
+				start := time.Now()
+				err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, sink)
+				elapsed := time.Since(start)
+				close(stop)
+				p := <-peak
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sink.n.Load() < 100_000 {
+					b.Fatalf("listed %d items", sink.n.Load())
+				}
+				b.ReportMetric(float64(sink.n.Load())/elapsed.Seconds(), "items/s")
+				b.ReportMetric(float64(p-min(p, base.HeapInuse))/(1<<20), "peak-MiB")
+				b.ReportMetric(elapsed.Seconds(), "s/list")
+			}
+		})
+	}
+}
