@@ -555,3 +555,21 @@ func TestSinceStopsPaging(t *testing.T) {
 		t.Errorf("%d originals since %s, want 151", n, since)
 	}
 }
+
+func TestFileNameEncodings(t *testing.T) {
+	at := time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+	plain := icloudtest.NewFileAsset("Plain Name.JPG", []byte("plain"), at)
+	plain.StringFilename = true
+	missing := icloudtest.NewFileAsset("ignored.HEIC", []byte("no name"), at.Add(-time.Hour))
+	missing.NoFilename = true
+	missing.Master = "AY6c+BsE0jjaXx9tmVGJM1D2VcEO"
+	utf := icloudtest.NewFileAsset("Fête à Zürich 📷.PNG", []byte("unicode"), at.Add(-2*time.Hour))
+	zone := &icloudtest.Zone{Name: "PrimarySync", Assets: []*icloudtest.Asset{plain, missing, utf}}
+	fake := startFake(t, icloudtest.Options{}, zone)
+	items := byID(list(t, open(t, signedIn(t, fake), "icloud:"), source.ListOptions{}).items)
+	for asset, want := range map[string]string{plain.Record: "Plain Name.JPG", missing.Record: "AY6c_BsE0jja.HEIC", utf.Record: "Fête à Zürich 📷.PNG"} {
+		if it := items[asset]; it == nil || it.Name != want || it.Path != want {
+			t.Errorf("asset %s: item %+v, want name %q", asset, it, want)
+		}
+	}
+}
