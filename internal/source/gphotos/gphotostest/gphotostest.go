@@ -734,3 +734,10 @@ func (s *Server) bytes(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", it.MimeType)
 	http.ServeContent(w, r, it.Filename, it.Created, strings.NewReader(string(it.Data)))
 }
+
+// Counters returns Refreshes, Throttled, Expired401 and ExpiredURLs.
+func (s *Server) Counters() (refreshes, throttled, unauthorized, expiredURLs int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Refreshes, s.Throttled, s.Expired401, s.ExpiredURLs
+}
