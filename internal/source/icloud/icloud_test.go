@@ -573,3 +573,54 @@ func TestFileNameEncodings(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleCountsAndEmptyPages(t *testing.T) {
+	zones := library(430, 0)
+	visible := 0
+	for _, a := range zones[0].Assets {
+		if !a.Hidden && !a.Deleted {
+			visible++
+		}
+	}
+	fake := startFake(t, icloudtest.Options{}, zones...)
+	dir := signedIn(t, fake)
+	originals := func(s *sink) int {
+		n := 0
+		for _, it := range s.items {
+			if it.Meta["variant"] == "original" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name     string
+		offset   int
+		emptyAt  int
+		times    int
+		failures int
+	}{
+		{"count too high", 250, 0, 0, 0},
+		{"count too low", -250, 0, 0, 0},
+		{"one transient empty page", 0, 200, 1, 0},
+		{"a page that stays empty", 0, 200, 2, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fake.SetOptions(func(o *icloudtest.Options) { o.CountOffset = c.offset })
+			if c.times > 0 {
+				fake.EmptyPageAt(c.emptyAt, c.times)
+			}
+			s := &sink{}
+			if err := open(t, dir, "icloud:").List(context.Background(), source.ListOptions{Jobs: 3}, s); err != nil {
+				t.Fatal(err)
+			}
+			want := visible
+			if c.failures > 0 {
+				want -= 100
+			}
+			if n := originals(s); n != want || len(s.failures) != c.failures {
+				t.Errorf("%d originals (want %d), failures %v (want %d)", n, want, s.failures, c.failures)
+			}
+		})
+	}
+}

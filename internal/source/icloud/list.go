@@ -300,6 +300,10 @@ type lister struct {
 	probing bool // a page past the counted end is being fetched
 	stopAt  int  // --since: ranks from here on are older (0: none)
 	seen    map[string]bool
+	// Empty pages inside the counted range, and the last page with assets:
+	// an empty page before a full one is a gap in the listing.
+	gaps     []int
+	lastFull int
 }
 
 // run fetches pages concurrently. Each page is a separate startRank query,
@@ -333,6 +337,14 @@ func (l *lister) run(ctx context.Context) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fault.Wrap(fault.Canceled, err)
+	}
+	for _, rank := range l.gaps {
+		if rank < l.lastFull {
+			err := fault.Errorf(fault.Transient, "iCloud returned an empty page at position %d of %d, and assets after it", rank, l.count)
+			if err := l.sink.Failure(l.rangeRecord(rank), err); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -412,13 +424,20 @@ func (l *lister) page(ctx context.Context, rank int) error {
 	}
 	masters := countMasters(&resp)
 	if masters == 0 {
-		l.markEnd(rank)
-		if rank < l.count {
-			return l.sink.Failure(l.rangeRecord(rank), fault.Errorf(fault.Transient,
-				"iCloud returned an empty page at position %d although it counts %d", rank, l.count))
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if rank >= l.count {
+			l.markEndLocked(rank)
+		} else {
+			// Inside the counted range: the end (if the count was stale)
+			// or a gap (if later pages hold assets); run decides.
+			l.gaps = append(l.gaps, rank)
 		}
 		return nil
 	}
+	l.mu.Lock()
+	l.lastFull = max(l.lastFull, rank)
+	l.mu.Unlock()
 	pairs := pagePairs(&resp, rank)
 	var oldest time.Time
 	for _, p := range pairs {
@@ -462,6 +481,10 @@ func (l *lister) first(asset string) bool {
 func (l *lister) markEnd(rank int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.markEndLocked(rank)
+}
+
+func (l *lister) markEndLocked(rank int) {
 	if !l.ended || rank < l.end {
 		l.end, l.ended = rank, true
 	}

@@ -227,6 +227,12 @@ func (s *Server) page(w http.ResponseWriter, z *Zone, sel []*Asset, q *ckQuery) 
 	}
 	positions := max(limit/2, 1)
 	start := q.intFilter("startRank")
+	s.mu.Lock()
+	if s.emptyPages[start] > 0 {
+		s.emptyPages[start]--
+		positions = 0
+	}
+	s.mu.Unlock()
 	descending := q.stringFilter("direction") == "DESCENDING"
 	var masters, assets []any
 	for rank := start; rank < start+positions && rank < len(sel) && rank >= 0; rank++ {
@@ -462,5 +468,7 @@ func (s *Server) count(z *Zone, id string) (int, bool) {
 		q.Query.FilterBy, _ = json.Marshal([]any{map[string]any{"fieldName": "parentId", "comparator": "EQUALS", "fieldValue": field(param, "STRING")}})
 	}
 	sel, ok := s.selection(z, list, q)
-	return len(sel), ok
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(len(sel)+s.opts.CountOffset, 0), ok
 }

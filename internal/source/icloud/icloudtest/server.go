@@ -47,6 +47,9 @@ type Options struct {
 	ADP         bool          // Advanced Data Protection on: CloudKit says ACCESS_DENIED
 	NoWebAccess bool          // "Access iCloud Data on the Web" off
 	DomainToUse string        // accountLogin asks for another domain
+	// CountOffset is added to every count: a stale count, as when assets
+	// were added or deleted since Apple last counted.
+	CountOffset int
 }
 
 // Account is one Apple ID.
@@ -104,6 +107,7 @@ type Server struct {
 	urlSerial   int64
 	minSerial   map[string]int64 // asset record → URLs issued before are expired
 	expireNext  map[string]bool  // asset record → the next download is 410
+	emptyPages  map[int]int      // startRank → how many more times to answer it empty
 	faults      []*Fault
 	stats       Stats
 	indexingRun int
@@ -136,7 +140,7 @@ func New(opts Options, zones ...*Zone) *Server {
 		opts: opts, accounts: map[string]*Account{}, challenges: map[string]*challenge{},
 		sessions: map[string]*authSession{}, tokens: map[string]*authSession{},
 		trust: map[string]trustToken{}, web: map[string]webSession{}, zones: zones,
-		minSerial: map[string]int64{}, expireNext: map[string]bool{},
+		minSerial: map[string]int64{}, expireNext: map[string]bool{}, emptyPages: map[int]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/appleauth/auth/", s.handleAuth)
@@ -217,6 +221,14 @@ func (s *Server) ExpireURLs(name string) bool {
 		}
 	}
 	return found
+}
+
+// EmptyPageAt answers the next times queries at startRank with no records,
+// the transient gaps kei reports.
+func (s *Server) EmptyPageAt(rank, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emptyPages[rank] = times
 }
 
 // IndexingRunning makes the next n CheckIndexingState queries say RUNNING.
