@@ -112,8 +112,9 @@ func brokenConn(err error) bool {
 	var ne net.Error
 	var ir *smb2.InvalidResponseError
 	var re *smb2.ResponseError
+	var he *hungError
 	switch {
-	case errors.As(err, &te), errors.As(err, &ne), errors.As(err, &ir):
+	case errors.As(err, &te), errors.As(err, &ne), errors.As(err, &ir), errors.As(err, &he):
 		return true
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),

@@ -58,6 +58,8 @@ type Source struct {
 	ReadAhead int
 	// ChunkSize is the size of one read request.
 	ChunkSize int
+	// FolderTimeout bounds one attempt at reading a folder.
+	FolderTimeout time.Duration
 }
 
 // FromLocation opens the source at location, signing in with the saved
@@ -82,7 +84,7 @@ func FromLocation(env source.Env, location string, session *record.Record) (*Sou
 func New(cfg Config, creds Credentials) *Source {
 	return &Source{
 		cfg: cfg, pool: newPool(cfg, creds, DefaultConns), policy: policy,
-		ReadAhead: defaultReadAhead, ChunkSize: defaultChunk,
+		ReadAhead: defaultReadAhead, ChunkSize: defaultChunk, FolderTimeout: DefaultFolderTimeout,
 	}
 }
 
@@ -123,7 +125,11 @@ func (s *Source) Close() error {
 // do runs fn on a pooled connection, retrying transient failures on a
 // fresh connection. fn's errors are classified here; a sink error comes
 // back as the *sinkError fn returned, for List to unwrap.
-func (s *Source) do(ctx context.Context, fn func(share *smb2.Share) error) error {
+//
+// timeout bounds one attempt (0: no bound): a server that stops answering
+// without closing the connection would otherwise hang the walk. An attempt
+// that times out drops its connection, which may be the hung one.
+func (s *Source) do(ctx context.Context, timeout time.Duration, fn func(share *smb2.Share) error) error {
 	_, err := s.policy.Do(ctx, func(int) error {
 		if err := ctx.Err(); err != nil {
 			return fault.Wrap(fault.Canceled, err)
@@ -132,7 +138,15 @@ func (s *Source) do(ctx context.Context, fn func(share *smb2.Share) error) error
 		if err != nil {
 			return err
 		}
-		err = fn(c.share.WithContext(ctx))
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, timeout)
+		}
+		err = fn(c.share.WithContext(actx))
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = &hungError{err}
+		}
 		s.pool.put(c, err)
 		if isSinkError(err) {
 			return fault.Wrap(fault.Permanent, err) // never retried
@@ -148,6 +162,13 @@ func (s *Source) do(ctx context.Context, fn func(share *smb2.Share) error) error
 	}
 	return err
 }
+
+// hungError is a request that got no answer in time: the connection is
+// dropped and the request retried on a fresh one.
+type hungError struct{ err error }
+
+func (e *hungError) Error() string { return "no answer from the server: " + e.err.Error() }
+func (e *hungError) Unwrap() error { return e.err }
 
 // unwrapSink returns the sink's own error unchanged, as the Source
 // contract wants.

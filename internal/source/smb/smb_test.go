@@ -266,6 +266,59 @@ func TestKilledServerMidWalk(t *testing.T) {
 	}
 }
 
+// TestHungServerMidWalk freezes smbd while the walk is under way: the
+// folder read times out, its connection is dropped, and once the server
+// answers again the walk finishes with every file once.
+func TestHungServerMidWalk(t *testing.T) {
+	srv := newServer(t)
+	if err := srv.Populate(smbtest.Tree{Small: 1500, SmallSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	s := sourceFor(t, srv, "")
+	s.FolderTimeout = 500 * time.Millisecond
+	var retries atomic.Int64
+	s.policy.OnRetry = func(_ int, err error, _ time.Duration) {
+		var he *hungError
+		if errors.As(err, &he) {
+			retries.Add(1)
+		}
+	}
+	var once sync.Once
+	resumed := make(chan error, 1)
+	sink := newSink()
+	sink.onItem = func(n int) {
+		if n == 100 {
+			once.Do(func() {
+				if err := srv.Pause(); err != nil {
+					resumed <- err
+					return
+				}
+				go func() {
+					time.Sleep(1500 * time.Millisecond)
+					resumed <- srv.Resume()
+				}()
+			})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.List(ctx, source.ListOptions{Jobs: 2}, sink); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if err := <-resumed; err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.failures) > 0 || len(sink.dups) > 0 {
+		t.Fatalf("failures %v, duplicates %v", sink.errs, sink.dups)
+	}
+	if want := len(smbtest.FixtureFiles) + 1500; len(sink.items) != want {
+		t.Fatalf("listed %d items, want %d", len(sink.items), want)
+	}
+	if retries.Load() == 0 {
+		t.Error("no folder read timed out while smbd was frozen")
+	}
+}
+
 // TestLargeFileOffsets reads a file over 100 MiB from several offsets and
 // checks every byte, and a broken connection mid-read is transient.
 func TestLargeFileOffsets(t *testing.T) {

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path"
+	"strings"
 	"sync"
+	"time"
 
 	smb2 "github.com/cloudsoda/go-smb2"
 
@@ -19,6 +21,10 @@ import (
 // maxConns caps the connections one run opens, whatever -j says: each is
 // a process on the server.
 const maxConns = 32
+
+// DefaultFolderTimeout bounds the reading of one folder (a listing of
+// 100,000 names takes seconds).
+const DefaultFolderTimeout = 3 * time.Minute
 
 // List walks the share below the location's folder (and opts.Folder),
 // reading opts.Jobs folders at once, each on its own connection, and
@@ -52,7 +58,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 // so a wrong location or rejected sign-in ends List with its error.
 func (s *Source) checkFolder(ctx context.Context, rel string) error {
 	sp := path.Join(s.cfg.Folder, rel)
-	return s.do(ctx, func(share *smb2.Share) error {
+	return s.do(ctx, time.Minute, func(share *smb2.Share) error {
 		st, err := share.Stat(sharePath(sp))
 		if err != nil {
 			return errorf(s.cfg, err, "folder %q of share %s", sp, s.cfg.Share)
@@ -130,7 +136,12 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 	sp := path.Join(w.src.cfg.Folder, dir)
 	done := map[string]bool{} // names handled, kept across retries
 	var subdirs []string
-	err := w.src.do(ctx, func(share *smb2.Share) error {
+	// Hashing reads whole files inside the attempt: no time bound then.
+	timeout := w.src.FolderTimeout
+	if w.opts.Hash != "" {
+		timeout = 0
+	}
+	err := w.src.do(ctx, timeout, func(share *smb2.Share) error {
 		f, err := share.Open(sharePath(sp))
 		if err != nil {
 			return err
@@ -143,15 +154,22 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 				if done[name] {
 					continue
 				}
+				done[name] = true
+				if !safeName(name) {
+					rec := &record.Record{Type: record.TypeFailure, Source: w.src.Location(), Path: path.Join(dir, name)}
+					if err := w.sink.Failure(rec, fault.Errorf(fault.Permanent, "unsafe name %q in %q", name, sp)); err != nil {
+						return &sinkError{err}
+					}
+					continue
+				}
 				if fi.IsDir() {
 					subdirs = append(subdirs, path.Join(dir, name))
-					done[name] = true
 					continue
 				}
 				if err := w.file(ctx, share, dir, fi); err != nil {
+					delete(done, name) // not sent: the retry sends it
 					return err
 				}
-				done[name] = true
 			}
 			if rerr == io.EOF || (rerr == nil && len(infos) == 0) {
 				return nil
@@ -207,6 +225,12 @@ func (w *walker) file(ctx context.Context, share *smb2.Share, dir string, fi os.
 		return &sinkError{err}
 	}
 	return nil
+}
+
+// safeName refuses names a hostile server could use to climb out of the
+// folder (go-smb2 already drops "." and "..").
+func safeName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
 }
 
 // hashFile reads a file on the server and returns its SHA-256.

@@ -428,6 +428,23 @@ func groupAlive(pgid int) bool {
 // crashed or rebooted NAS would. Start it again with Restart.
 func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
 
+// Pause freezes smbd (SIGSTOP to its group): connections stay open but
+// nothing answers, as with a hung NAS. Resume undoes it.
+func (s *Server) Pause() error { return s.groupSignal(syscall.SIGSTOP) }
+
+// Resume lets a paused smbd go on.
+func (s *Server) Resume() error { return s.groupSignal(syscall.SIGCONT) }
+
+func (s *Server) groupSignal(sig syscall.Signal) error {
+	s.mu.Lock()
+	pid := s.pid
+	s.mu.Unlock()
+	if pid == 0 {
+		return errors.New("smbd is not running")
+	}
+	return syscall.Kill(-pid, sig)
+}
+
 // Restart starts a killed or stopped smbd again on the same port.
 func (s *Server) Restart() error {
 	s.mu.Lock()
