@@ -124,9 +124,6 @@ func LinkOfLocation(location string) (Link, error) {
 	if !ok {
 		return Link{}, fmt.Errorf("%q is not a synology:// location", location)
 	}
-	if strings.HasPrefix(rest, "gofile.me/") {
-		return ParseLink("https://"+rest, false)
-	}
 	return ParseLink("https://"+rest, false)
 }
 

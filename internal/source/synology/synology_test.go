@@ -247,6 +247,7 @@ func TestListSurvivesTransientFaults(t *testing.T) {
 	srv.Inject(synologytest.Fault{Op: "list", Path: "d1", Code: 117})
 	srv.Inject(synologytest.Fault{Op: "list", Path: "d0", Status: 503, RetryAfter: 0})
 	srv.Inject(synologytest.Fault{Op: "list", Path: "d0", Code: 402})
+	srv.Inject(synologytest.Fault{Op: "list", Path: "d1", Status: 429, RetryAfter: 1})
 	sink := list(t, src, source.ListOptions{Jobs: 3})
 	if len(sink.items) != 20 || len(sink.failures) != 0 {
 		t.Fatalf("%d items, %d failures; want 20 and 0", len(sink.items), len(sink.failures))
@@ -271,6 +272,16 @@ func TestListBoundsLyingTotals(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("listing a folder with a lying total did not end")
+	}
+}
+
+func TestListBoundsCycles(t *testing.T) {
+	srv := startFake(t, synologytest.Config{})
+	srv.AddFile(synologytest.File{Path: "real/IMG_1.CR3", Data: []byte("x"), Mtime: time.Unix(1700000000, 0)})
+	srv.AddLoop("real")
+	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{})
+	if len(sink.items) != 1 || len(sink.failures) != 1 || !strings.Contains(sink.failures[0].Error.Message, "deeper than") {
+		t.Fatalf("%d items, failures %v; want the one file and one failure for the endless folder", len(sink.items), sink.failures)
 	}
 }
 

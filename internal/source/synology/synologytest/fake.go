@@ -117,7 +117,8 @@ type Server struct {
 	dirs     map[string]*dir // by share path, "/<root>/a"
 	sessions map[string]*session
 	faults   []*Fault
-	bad      int // wrong passwords so far
+	loops    []string // share paths under which "loop/loop/…" never ends
+	bad      int      // wrong passwords so far
 	redirect int
 	stats    struct {
 		requests, logins, badLogins, lists, downloads, decoyRequests, decoyLogins atomic.Int64
@@ -452,11 +453,34 @@ func (s *Server) lookup(p string) (*entry, *dir) {
 	return nil, nil
 }
 
+// AddLoop makes folderRel hold a folder "loop" that holds a folder "loop"
+// … without end: a server whose tree is a cycle.
+func (s *Server) AddLoop(folderRel string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	folder := s.mkdirLocked(strings.Trim(folderRel, "/"))
+	s.loops = append(s.loops, folder)
+	s.put(folder, &entry{name: "loop", isdir: true, size: 4096, mtime: 1700000000})
+}
+
+// loopDir is the endless folder at p, if p is inside a loop.
+func (s *Server) loopDir(p string) *dir {
+	for _, l := range s.loops {
+		if rest, ok := strings.CutPrefix(p, l+"/loop"); ok && strings.Trim(strings.ReplaceAll(rest, "/loop", ""), "/") == "" {
+			return &dir{entries: []*entry{{name: "loop", isdir: true, size: 4096, mtime: 1700000000}}, sorted: true}
+		}
+	}
+	return nil
+}
+
 // page returns a sorted slice of a folder's entries and the total.
 func (s *Server) page(p string, offset, limit int) ([]*entry, int64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := s.dirs[p]
+	if d == nil {
+		d = s.loopDir(p)
+	}
 	if d == nil {
 		return nil, 0, false
 	}
