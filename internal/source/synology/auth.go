@@ -29,7 +29,7 @@ import (
 
 // AuthCommand is "ps-auth synology".
 type AuthCommand struct {
-	Link             string `required:"" help:"The share link: https://gofile.me/<id>/<id>, https://host[:port]/sharing/<id>, https://<qcid>.quickconnect.to/sharing/<id> or https://quickconnect.to/<qcid>/<id>."`
+	Link             string `required:"" placeholder:"URL" help:"The share link: https://gofile.me/<id>/<id>, https://host[:port]/sharing/<id>, https://<qcid>.quickconnect.to/sharing/<id> or https://quickconnect.to/<qcid>/<id>."`
 	PasswordFile     string `type:"path" placeholder:"FILE" help:"Read the share password from FILE (else PS_PASSWORD, else a prompt without echo)."`
 	Browser          bool   `help:"Sign in through Chromium (also tried by itself when plain sign-in cannot reach the NAS)."`
 	ShowBrowser      bool   `help:"Show the browser window instead of running it headless."`
