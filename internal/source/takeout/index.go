@@ -16,6 +16,8 @@ type index struct {
 	mu       sync.Mutex
 	dirs     []string // library folders, NFC: "Photos from 2023", "Trip to Rome"
 	dirIDs   map[string]uint32
+	raws     []string // entry folders as stored: "Takeout/Google Photos/Photos from 2023/"
+	rawIDs   map[string]uint32
 	contents map[[sha256.Size]byte]*content
 	sidecars map[uint32]*dirSidecars
 	albums   map[uint32]*albumInfo
@@ -36,8 +38,9 @@ type occurrence struct {
 	part  uint16
 	index uint32 // entry position in its archive
 	mtime int64  // the archive entry's time, Unix seconds
+	raw   uint32 // entry folder as stored (raws)
 	name  string // NFC
-	entry string // the entry name as stored
+	base  string // the entry's base name as stored (the same string as name unless it was NFD)
 }
 
 // dirSidecars are the sidecars of one folder, indexed by every way a
@@ -55,7 +58,7 @@ type nameKey struct {
 }
 
 func newIndex() *index {
-	return &index{dirIDs: map[string]uint32{}, contents: map[[sha256.Size]byte]*content{},
+	return &index{dirIDs: map[string]uint32{}, rawIDs: map[string]uint32{}, contents: map[[sha256.Size]byte]*content{},
 		sidecars: map[uint32]*dirSidecars{}, albums: map[uint32]*albumInfo{}}
 }
 
@@ -70,10 +73,25 @@ func (x *index) dir(d string) uint32 {
 	return id
 }
 
-func (x *index) addContent(sum [sha256.Size]byte, size int64, exif int64, media string, dir string, o occurrence) {
+// rawDir interns an entry folder. Callers hold mu.
+func (x *index) rawDir(d string) uint32 {
+	if id, ok := x.rawIDs[d]; ok {
+		return id
+	}
+	id := uint32(len(x.raws))
+	x.raws = append(x.raws, d)
+	x.rawIDs[d] = id
+	return id
+}
+
+// entry is the archive entry name of an occurrence.
+func (x *index) entry(o *occurrence) string { return x.raws[o.raw] + o.base }
+
+func (x *index) addContent(sum [sha256.Size]byte, size int64, exif int64, media string, dir, rawDir string, o occurrence) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	o.dir = x.dir(dir)
+	o.raw = x.rawDir(rawDir)
 	c := x.contents[sum]
 	if c == nil {
 		c = &content{sum: sum, size: size, exif: exif, media: media}
@@ -92,6 +110,7 @@ func (x *index) addSidecar(dir string, n sidecarName, sc *sidecar) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	id := x.dir(dir)
+	sc.dir = id
 	ds := x.sidecars[id]
 	if ds == nil {
 		ds = &dirSidecars{exact: map[nameKey]*sidecar{}, truncated: map[nameKey]*sidecar{}, byStem: map[nameKey]*sidecar{}, byTitle: map[string]*sidecar{}}
@@ -100,7 +119,7 @@ func (x *index) addSidecar(dir string, n sidecarName, sc *sidecar) {
 	// Parts are read concurrently: when two JSONs claim the same key (two
 	// exports listed together), the first by entry name wins, every run.
 	put := func(m map[nameKey]*sidecar, k nameKey) {
-		if old := m[k]; old == nil || sc.entry < old.entry {
+		if old := m[k]; old == nil || sc.json < old.json {
 			m[k] = sc
 		}
 	}
@@ -110,7 +129,8 @@ func (x *index) addSidecar(dir string, n sidecarName, sc *sidecar) {
 	} else if ext := path.Ext(n.prefix); ext != "" {
 		put(ds.byStem, nameKey{strings.TrimSuffix(n.prefix, ext), n.index})
 	}
-	if sc.title != "" {
+	// The title only helps when it is not the name the sidecar is under.
+	if sc.title != "" && sc.title != n.prefix {
 		if _, dup := ds.byTitle[sc.title]; dup {
 			ds.byTitle[sc.title] = nil
 		} else {
@@ -220,7 +240,7 @@ func (x *index) compareOcc(a, b occurrence) int {
 	if a.part != b.part {
 		return int(a.part) - int(b.part)
 	}
-	return strings.Compare(a.entry, b.entry)
+	return strings.Compare(x.entry(&a), x.entry(&b))
 }
 
 func rank(k folderKind) int {
@@ -233,6 +253,14 @@ func rank(k folderKind) int {
 		return 2
 	}
 	return 3
+}
+
+// sidecarPath is a sidecar's path below the Google Photos folder.
+func (x *index) sidecarPath(sc *sidecar) string {
+	if d := x.dirs[sc.dir]; d != "" {
+		return d + "/" + sc.json
+	}
+	return sc.json
 }
 
 func (x *index) occPath(o *occurrence) string {

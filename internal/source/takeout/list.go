@@ -117,11 +117,18 @@ func (l *lister) visitor(ctx context.Context, pi uint16) visit {
 		lower := strings.ToLower(name)
 		switch {
 		case strings.HasSuffix(lower, ".json"):
-			return l.readSidecar(e, r, dir, name, lib)
+			return l.readSidecar(e, r, dir, name)
 		case strings.HasSuffix(lower, ".html"), name == ".DS_Store", name == "Thumbs.db", strings.HasPrefix(name, "._"):
 			return nil
 		}
-		sum, size, head, err := hashEntry(r)
+		var media string
+		var exif int64
+		sum, size, err := hashEntry(r, func(head []byte) {
+			media = mediaKind(name, head)
+			if t := exifTaken(head); !t.IsZero() {
+				exif = t.Unix()
+			}
+		})
 		if err == nil && size != e.size && l.parts[pi].kind != partFiles {
 			err = fault.Errorf(fault.Permanent, "%s: read %d bytes, the archive says %d (truncated download?)", e.name, size, e.size)
 		}
@@ -135,19 +142,18 @@ func (l *lister) visitor(ctx context.Context, pi uint16) visit {
 			}
 			return l.failure(lib, false, classifyArchive(err))
 		}
-		media := mediaKind(name, head)
-		var exif int64
-		if t := exifTaken(head); !t.IsZero() {
-			exif = t.Unix()
+		rawDir, rawBase := path.Split(e.name)
+		if rawBase == name {
+			name = rawBase // one string for both
 		}
-		l.x.addContent(sum, size, exif, media, dir, occurrence{
-			part: pi, index: uint32(e.index), mtime: e.mtime.Unix(), name: name, entry: e.name,
+		l.x.addContent(sum, size, exif, media, dir, rawDir, occurrence{
+			part: pi, index: uint32(e.index), mtime: e.mtime.Unix(), name: name, base: rawBase,
 		})
 		return nil
 	}
 }
 
-func (l *lister) readSidecar(e *entry, r io.Reader, dir, name, lib string) error {
+func (l *lister) readSidecar(e *entry, r io.Reader, dir, name string) error {
 	sc, album, err := readJSON(r, isAlbumMetadata(name))
 	if err != nil {
 		// A sidecar that cannot be read leaves its media without metadata
@@ -160,15 +166,16 @@ func (l *lister) readSidecar(e *entry, r io.Reader, dir, name, lib string) error
 		l.x.addAlbum(dir, album)
 	case sc != nil:
 		if n, ok := parseSidecarName(name); ok {
-			sc.entry = lib
+			sc.json = name
 			l.x.addSidecar(dir, n, sc)
 		}
 	}
 	return nil
 }
 
-// hashEntry reads a file to its end: its SHA-256, size and first bytes.
-func hashEntry(r io.Reader) ([sha256.Size]byte, int64, []byte, error) {
+// hashEntry reads a file to its end and returns its SHA-256 and size;
+// inspect sees its first bytes (EXIF, file type) without a copy.
+func hashEntry(r io.Reader, inspect func(head []byte)) ([sha256.Size]byte, int64, error) {
 	var sum [sha256.Size]byte
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
@@ -176,20 +183,20 @@ func hashEntry(r io.Reader) ([sha256.Size]byte, int64, []byte, error) {
 	h := sha256.New()
 	n, err := io.ReadFull(r, buf[:headSize])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return sum, 0, nil, err
+		return sum, 0, err
 	}
-	head := bytes.Clone(buf[:n])
-	h.Write(head)
+	inspect(buf[:n])
+	h.Write(buf[:n])
 	size := int64(n)
 	if n == headSize {
 		m, err := io.CopyBuffer(h, r, buf)
 		if err != nil {
-			return sum, 0, nil, err
+			return sum, 0, err
 		}
 		size += m
 	}
 	h.Sum(sum[:0])
-	return sum, size, head, nil
+	return sum, size, nil
 }
 
 // mediaKind is the record's media: from the extension, with ".MP"
@@ -299,7 +306,7 @@ func (l *lister) record(c *content) *record.Record {
 	rec.Mtime = rec.Taken
 	meta["archive_time"] = record.FormatTime(time.Unix(prim.mtime, 0))
 	if sc != nil {
-		addSidecarMeta(meta, sc, how)
+		addSidecarMeta(meta, sc, how, x.sidecarPath(sc))
 		if rec.Media == record.MediaOther && record.Ext(sc.title) != "" {
 			rec.Media = record.MediaOf(sc.title)
 		}
@@ -320,7 +327,7 @@ func (l *lister) record(c *content) *record.Record {
 	if len(c.occs) > 1 {
 		meta["copies"] = len(c.occs)
 	}
-	loc := map[string]any{"entry": prim.entry}
+	loc := map[string]any{"entry": x.entry(&prim)}
 	if p := l.parts[prim.part]; p.kind != partFiles {
 		loc["part"] = p.id
 		if p.kind != partZip {
@@ -331,8 +338,8 @@ func (l *lister) record(c *content) *record.Record {
 	return rec
 }
 
-func addSidecarMeta(meta map[string]any, sc *sidecar, how string) {
-	meta["sidecar"] = sc.entry
+func addSidecarMeta(meta map[string]any, sc *sidecar, how, scPath string) {
+	meta["sidecar"] = scPath
 	meta["sidecar_match"] = how
 	if sc.title != "" {
 		meta["title"] = sc.title

@@ -12,7 +12,8 @@ import (
 // sidecar is what ps keeps of a media file's JSON: only the fields that
 // end up in records, so a large Takeout stays small in memory.
 type sidecar struct {
-	entry       string // where it was found, for meta.sidecar
+	dir         uint32 // its folder (index.dirs)
+	json        string // its file name, for meta.sidecar
 	title       string
 	description string
 	taken       int64 // photoTakenTime, Unix seconds; 0 when missing
