@@ -3,6 +3,8 @@ package takeout
 import (
 	"context"
 	"io"
+	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -332,5 +334,76 @@ func TestExifFallbackNeedsRealExif(t *testing.T) {
 	}
 	if got := exifTaken([]byte(strings.Repeat("x", 100))); !got.IsZero() {
 		t.Errorf("exifTaken of garbage = %s", got)
+	}
+}
+
+// A part cut short (an interrupted download) is a failure record naming
+// it; the other parts are still listed.
+func TestTruncatedParts(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+	files := func(prefix string, n int) []tt.File {
+		var out []tt.File
+		for i := range n {
+			out = append(out, tt.File{Name: "Takeout/Google Photos/Photos from 2023/" + prefix + strings.Repeat("x", i) + ".jpg",
+				Data: tt.JPEG(i + len(prefix)*100), Mtime: at})
+		}
+		return out
+	}
+	parts := map[string][]tt.File{"t-001.zip": files("good", 3), "t-002.zip": files("cut", 3), "t-003.tgz": files("tgz", 20)}
+	if err := tt.Write(dir, parts); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"t-002.zip", "t-003.tgz"} {
+		st, _ := os.Stat(filepath.Join(dir, p))
+		if err := os.Truncate(filepath.Join(dir, p), st.Size()*2/3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := New("takeout:" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	if err := src.List(context.Background(), source.ListOptions{Jobs: 2}, s); err != nil {
+		t.Fatal(err)
+	}
+	var good, fromTgz int
+	for _, it := range s.items {
+		switch {
+		case strings.Contains(it.Name, "good"):
+			good++
+		case strings.Contains(it.Name, "tgz"):
+			fromTgz++
+		default:
+			t.Errorf("listed %s from the cut zip", it.Path)
+		}
+	}
+	if good != 3 || fromTgz == 0 || fromTgz == 20 {
+		t.Errorf("listed %d of the good part and %d of the cut tgz (want 3, and some but not all)", good, fromTgz)
+	}
+	slices.Sort(s.failures)
+	if len(s.failures) != 2 || !strings.HasPrefix(s.failures[0], "t-002.zip: ") || !strings.HasPrefix(s.failures[1], "t-003.tgz: ") {
+		t.Errorf("failures %q, want one per cut part", s.failures)
+	}
+}
+
+func TestHomeAndGlobLocations(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	if err := tt.Write(filepath.Join(home, "Downloads"), map[string][]tt.File{
+		"takeout-1.zip": tt.Localized(tt.Langs[0]), "other.zip": {{Name: "Takeout/Google Photos/x/y.jpg", Data: []byte("y")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	src, got := list(t, "takeout:~/Downloads/takeout-*.zip", source.ListOptions{Jobs: 1})
+	if want := "takeout:" + home + "/Downloads/takeout-*.zip"; src.Location() != want {
+		t.Errorf("location %s, want %s", src.Location(), want)
+	}
+	if len(got) != 3 || got["x/y.jpg"] != nil {
+		t.Errorf("listed %v, want the 3 items of takeout-1.zip only", slices.Collect(maps.Keys(got)))
+	}
+	for _, it := range got {
+		checkOpen(t, src, it, it.Path)
 	}
 }
