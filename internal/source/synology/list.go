@@ -282,7 +282,7 @@ func (s *Source) listPage(ctx context.Context, folderPath string, offset, limit 
 		"sort_direction": {`"ASC"`},
 		"action":         {`"enum"`},
 		"filetype":       {`"all"`},
-		"additional":     {`["size","time","type"]`},
+		"additional":     {`["size","time"]`},
 		"folder_path":    {quote(folderPath)},
 		"_sharing_id":    {quote(s.c.sharingID)},
 	}

@@ -87,12 +87,11 @@ type Additional struct {
 	Time *Times `json:"time,omitempty"`
 }
 
-// Times are Unix seconds; a server may send only mtime.
+// Times are Unix seconds. Only mtime is read: servers may send only it,
+// and skipping crtime/ctime/atime keeps decoding 100,000-entry folders
+// cheap.
 type Times struct {
-	Mtime  Int `json:"mtime"`
-	Crtime Int `json:"crtime,omitempty"`
-	Ctime  Int `json:"ctime,omitempty"`
-	Atime  Int `json:"atime,omitempty"`
+	Mtime Int `json:"mtime"`
 }
 
 // Int is an integer a server may send as a number, a numeric string, or
