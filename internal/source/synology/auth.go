@@ -60,6 +60,9 @@ func (c *AuthCommand) Run(env *source.AuthEnv) error {
 
 	var sess Session
 	useBrowser := c.Browser || link.Kind == kindLanding
+	if link.Kind == kindLanding && !c.Browser {
+		log.Info("not a share link; following it in a browser until it reaches a /sharing/<id> page")
+	}
 	if !useBrowser {
 		sess, err = plainSignIn(ctx, hc, link, password, c.Insecure, log)
 		if err != nil {

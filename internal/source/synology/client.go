@@ -93,7 +93,13 @@ func (c *client) withSession(ctx context.Context, fn func(sid string) error) err
 			return err
 		}
 		err = fn(sid)
-		if err == nil || !isSessionCode(codeOf(err)) {
+		switch {
+		case err == nil:
+			return nil
+		case !isSessionCode(codeOf(err)):
+			if fault.ClassOf(err) == fault.Auth && fault.HintOf(err) == "" {
+				return fault.WithHint(fault.Auth, err, c.hint) // a 401/403 says the same
+			}
 			return err
 		}
 		if renewed {

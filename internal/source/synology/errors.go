@@ -86,7 +86,7 @@ func codeMeaning(code int) string {
 // so a fresh login may cure it.
 func isSessionCode(code int) bool {
 	switch code {
-	case codeNoParameter, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession:
+	case codeNoParameter, codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession:
 		return true
 	}
 	return false
@@ -105,12 +105,12 @@ func classOfCode(code int) fault.Class {
 	return fault.Permanent
 }
 
-// apiError classifies a failed envelope.
-func apiError(apiName string, env *api.Envelope) error {
+// apiError classifies a failed answer; its "error" may be missing.
+func apiError(apiName string, wire *api.Error) error {
 	e := &APIError{API: apiName, Code: codeUnknown}
-	if env.Error != nil {
-		e.Code = env.Error.Code
-		e.Detail = env.Error.Detail()
+	if wire != nil {
+		e.Code = wire.Code
+		e.Detail = wire.Detail()
 	}
 	return fault.Wrap(classOfCode(e.Code), e)
 }
@@ -205,7 +205,7 @@ func decodeEnvelope(apiName string, body io.Reader, out any) error {
 		return fault.Errorf(fault.Permanent, "%s: unexpected answer: %v", apiName, err)
 	}
 	if !env.Success {
-		return apiError(apiName, &api.Envelope{Error: env.Error})
+		return apiError(apiName, env.Error)
 	}
 	return nil
 }

@@ -214,6 +214,23 @@ func TestListLargeCappedFolder(t *testing.T) {
 	}
 }
 
+// A server whose pages shrink after the first: the short pages leave gaps
+// that must be asked for again, never skipped.
+func TestListFillsShortPages(t *testing.T) {
+	srv := startFake(t, synologytest.Config{PageCap: 300, LaterPageCap: 70})
+	for i := range 1000 {
+		srv.AddFile(synologytest.File{Path: fmt.Sprintf("f%04d.JPG", i), Data: []byte{1}, Mtime: time.Unix(1700000000, 0)})
+	}
+	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{Jobs: 4})
+	seen := map[string]bool{}
+	for _, it := range sink.items {
+		seen[it.Name] = true
+	}
+	if len(seen) != 1000 || len(sink.items) != 1000 || len(sink.failures) != 0 {
+		t.Fatalf("%d distinct of %d items, %d failures; want 1000, 1000, 0", len(seen), len(sink.items), len(sink.failures))
+	}
+}
+
 func TestListRefusesHostileEntries(t *testing.T) {
 	srv := startFake(t, synologytest.Config{})
 	srv.AddFile(synologytest.File{Path: "ok/IMG_1.CR3", Data: []byte("one"), Mtime: time.Unix(1700000000, 0)})

@@ -40,6 +40,7 @@ type Config struct {
 	Password      string // empty: a public share
 	RootName      string // Private.filename, default "09.26.25 First Last"
 	PageCap       int    // most entries a List page returns, whatever the limit (0: no cap)
+	LaterPageCap  int    // a smaller cap for pages after the first (a server whose page size shifts)
 	Latency       time.Duration
 	SessionTTL    time.Duration // a sid stops working this long after login (0: never)
 	SessionUses   int           // … or after this many API requests (0: never)

@@ -251,6 +251,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	if cfg.PageCap > 0 && (limit <= 0 || limit > cfg.PageCap) {
 		limit = cfg.PageCap
 	}
+	if cfg.LaterPageCap > 0 && offset > 0 && (limit <= 0 || limit > cfg.LaterPageCap) {
+		limit = cfg.LaterPageCap
+	}
 	entries, total, found := s.page(folder, max(offset, 0), limit)
 	if !found {
 		if e, _ := s.lookup(folder); e != nil {
