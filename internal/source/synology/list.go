@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"net/url"
 	"path"
 	"strconv"
@@ -71,17 +72,56 @@ func startFolder(root, sub string) (string, string, error) {
 	return root + "/" + sub, sub, nil
 }
 
-// listSingleFile lists a share of one file: List does not apply, the
-// file is the root itself.
+// listSingleFile lists a share of one file: List does not apply, the file
+// is the root itself. Its size (and, when the server sends one, its
+// modification time) come from the first byte of a download.
 func (s *Source) listSingleFile(ctx context.Context, root string, sink source.Sink) error {
-	if err := ctx.Err(); err != nil {
-		return fault.Wrap(fault.Canceled, err)
-	}
 	name := strings.TrimPrefix(root, "/")
-	return sink.Item(&record.Record{
+	rec := &record.Record{
 		Type: record.TypeItem, Source: s.loc, ID: root, Path: name, Name: name,
 		Media: record.MediaOf(name), Meta: map[string]any{"single_file": true},
+	}
+	var size int64
+	var mtime time.Time
+	_, err := s.c.policy.Do(ctx, func(int) error {
+		return s.c.withSession(ctx, func(sid string) error {
+			var err error
+			size, mtime, err = s.probeSingleFile(ctx, sid, root)
+			return err
+		})
 	})
+	switch {
+	case err != nil && fault.ClassOf(err) == fault.Auth:
+		return err
+	case err != nil:
+		return sink.Failure(rec, err)
+	case size < 0:
+		return sink.Failure(rec, fault.Errorf(fault.Permanent, "the server does not say how large the shared file is"))
+	}
+	rec.Size, rec.Mtime = size, mtime
+	return sink.Item(rec)
+}
+
+// probeSingleFile asks for the first byte of the shared file to learn its
+// size (Content-Range or Content-Length) and Last-Modified.
+func (s *Source) probeSingleFile(ctx context.Context, sid, root string) (int64, time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.singleFileURL(root), nil)
+	if err != nil {
+		return 0, time.Time{}, fault.Wrap(fault.Permanent, err)
+	}
+	s.c.decorate(req, sid)
+	req.Header.Set("Range", "bytes=0-0")
+	resp, err := s.c.http.Do(req)
+	if err != nil {
+		return 0, time.Time{}, classifyNet(err)
+	}
+	defer drain(resp.Body)
+	c, err := s.content(resp, root, 0)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	mtime, _ := http.ParseTime(resp.Header.Get("Last-Modified"))
+	return c.Size, mtime.UTC(), nil
 }
 
 // folder is one folder being listed, possibly by several page requests.

@@ -158,11 +158,15 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	if err := checkSharePath(p); err != nil {
 		return nil, fault.Wrap(fault.Permanent, err)
 	}
+	target := s.downloadURL(p)
+	if single, _ := item.Meta["single_file"].(bool); single {
+		target = s.singleFileURL(p)
+	}
 	var content *source.Content
 	_, err := s.c.policy.Do(ctx, func(int) error {
 		return s.c.withSession(ctx, func(sid string) error {
 			var err error
-			content, err = s.download(ctx, sid, p, offset)
+			content, err = s.download(ctx, sid, target, p, offset)
 			if errors.Is(err, errRangeMismatch) {
 				offset = 0 // never append to bytes from the wrong place
 			}
@@ -201,9 +205,14 @@ func (s *Source) downloadURL(sharePath string) string {
 	return u.String()
 }
 
-func (s *Source) download(ctx context.Context, sid, sharePath string, offset int64) (*source.Content, error) {
+// singleFileURL is variant D, for a share of one file.
+func (s *Source) singleFileURL(sharePath string) string {
+	return s.c.base.JoinPath("fsdownload", url.PathEscape(s.c.sharingID), url.PathEscape(path.Base(sharePath))).String()
+}
+
+func (s *Source) download(ctx context.Context, sid, target, sharePath string, offset int64) (*source.Content, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.downloadURL(sharePath), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		cancel()
 		return nil, fault.Wrap(fault.Permanent, err)

@@ -302,6 +302,30 @@ func TestListBoundsCycles(t *testing.T) {
 	}
 }
 
+func TestSingleFileShare(t *testing.T) {
+	srv := startFake(t, synologytest.Config{RootName: "IMG_0001.CR3"})
+	data := bytes.Repeat([]byte("single "), 1000)
+	srv.ShareSingleFile(data, time.Unix(1700000000, 0))
+	src := open(t, srv, t.TempDir())
+	sink := list(t, src, source.ListOptions{})
+	if len(sink.items) != 1 || len(sink.failures) != 0 {
+		t.Fatalf("%d items, %d failures; want the one file", len(sink.items), len(sink.failures))
+	}
+	it := sink.items[0]
+	if it.ID != "/IMG_0001.CR3" || it.Size != int64(len(data)) || !it.Mtime.Equal(time.Unix(1700000000, 0)) || it.Media != "raw" {
+		t.Fatalf("item %+v", it)
+	}
+	c, err := src.Open(context.Background(), it, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if c.Offset != 100 || !bytes.Equal(b, data[100:]) {
+		t.Fatalf("offset %d, %d bytes", c.Offset, len(b))
+	}
+}
+
 func TestOpenResumesAndRestarts(t *testing.T) {
 	srv := startFake(t, synologytest.Config{})
 	data := bytes.Repeat([]byte("0123456789"), 5000)

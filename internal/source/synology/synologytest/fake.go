@@ -119,6 +119,7 @@ type Server struct {
 	sessions map[string]*session
 	faults   []*Fault
 	loops    []string // share paths under which "loop/loop/…" never ends
+	single   *entry   // a share of one file (Initdata says is_folder false)
 	bad      int      // wrong passwords so far
 	redirect int
 	stats    struct {
@@ -242,6 +243,16 @@ func (s *Server) AddFile(f File) {
 	}
 	e := &entry{name: path.Base(rel), size: size, mtime: f.Mtime.Unix(), data: f.Data}
 	s.put(folder, e)
+}
+
+// ShareSingleFile turns the share into a share of one file named
+// RootName: Initdata says is_folder false and the file downloads as
+// /fsdownload/<id>/<name> (variant D) or by its path "/<name>".
+func (s *Server) ShareSingleFile(data []byte, mtime time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.single = &entry{name: s.cfg.RootName, size: int64(len(data)), mtime: mtime.Unix(), data: data}
+	delete(s.dirs, s.root())
 }
 
 // AddFolder adds an (empty) folder and its parents.
@@ -438,6 +449,9 @@ func (s *Server) useSession(r *http.Request, download bool) int {
 func (s *Server) lookup(p string) (*entry, *dir) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.single != nil && p == s.root() {
+		return s.single, nil
+	}
 	if d := s.dirs[p]; d != nil {
 		return nil, d
 	}

@@ -212,9 +212,12 @@ func (s *Server) initdata(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, cfg.HeaderCode)
 		return
 	}
+	s.mu.Lock()
+	isFolder := s.single == nil
+	s.mu.Unlock()
 	ok(w, map[string]any{
 		"Private": map[string]any{"filename": cfg.RootName, "sharing_id": cfg.SharingID},
-		"Sharing": map[string]any{"app": map[string]any{"is_folder": true, "is_sharing_upload": false}},
+		"Sharing": map[string]any{"app": map[string]any{"is_folder": isFolder, "is_sharing_upload": false}},
 		"Theme":   map[string]any{"unknown": "keys the client must ignore"},
 	})
 }
@@ -483,7 +486,18 @@ func (s *Server) singleFileDownload(w http.ResponseWriter, r *http.Request, rest
 		http.NotFound(w, r)
 		return
 	}
-	s.download(w, r, "/"+s.config().RootName+"/"+unescape(name), 0)
+	target := "/" + s.config().RootName
+	if e, _ := s.lookup(target); e == nil || e.name != unescape(name) {
+		target += "/" + unescape(name) // a file in a folder share
+	}
+	if e, _ := s.lookup(target); e != nil {
+		w.Header().Set("Last-Modified", time.Unix(e.mtime, 0).UTC().Format(http.TimeFormat))
+	}
+	s.stats.downloads.Add(1)
+	if s.injected(w, r, "download", target) {
+		return
+	}
+	s.download(w, r, target, 0)
 }
 
 // sharePage is /sharing/<id>: a page whose JavaScript builds the password
