@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -175,10 +174,6 @@ func (s *Server) recordsQuery(w http.ResponseWriter, r *http.Request, db string)
 	}
 }
 
-// selectionCache keeps each index's asset list: the library does not
-// change while clients run, and 100,000-asset libraries are scanned often.
-var selectionCache sync.Map // key → []*Asset
-
 func (s *Server) selection(z *Zone, index string, q *ckQuery) ([]*Asset, bool) {
 	var keep func(a *Asset) bool
 	visible := func(a *Asset) bool { return !a.Hidden && !a.Deleted }
@@ -202,7 +197,7 @@ func (s *Server) selection(z *Zone, index string, q *ckQuery) ([]*Asset, bool) {
 		return nil, false
 	}
 	key := fmt.Sprintf("%p|%s|%s", z, index, param)
-	if v, ok := selectionCache.Load(key); ok {
+	if v, ok := s.selections.Load(key); ok {
 		return v.([]*Asset), true
 	}
 	var out []*Asset
@@ -211,7 +206,7 @@ func (s *Server) selection(z *Zone, index string, q *ckQuery) ([]*Asset, bool) {
 			out = append(out, a)
 		}
 	}
-	selectionCache.Store(key, out)
+	s.selections.Store(key, out)
 	return out, true
 }
 
@@ -234,25 +229,32 @@ func (s *Server) page(w http.ResponseWriter, z *Zone, sel []*Asset, q *ckQuery) 
 	}
 	s.mu.Unlock()
 	descending := q.stringFilter("direction") == "DESCENDING"
-	var masters, assets []any
+	var masters, assets []byte
+	n := 0
 	for rank := start; rank < start+positions && rank < len(sel) && rank >= 0; rank++ {
 		a := sel[rank]
 		if descending {
 			a = sel[len(sel)-1-rank]
 		}
-		m, as := s.records(z, a, serial, ttl)
-		masters = append(masters, m)
-		assets = append(assets, as)
+		if n > 0 {
+			masters, assets = append(masters, ','), append(assets, ',')
+		}
+		masters, assets = s.renderAsset(masters, assets, z, a, serial, ttl)
+		n++
 	}
-	records := append(masters, assets...)
-	if records == nil {
-		records = []any{}
+	out := append([]byte(`{"records":[`), masters...)
+	if n > 0 {
+		out = append(out, ',')
 	}
-	body := map[string]any{"records": records, "syncToken": "sync-" + randHex(6)}
-	if len(masters) > 0 {
-		body["continuationMarker"] = base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(start + len(masters))))
+	out = append(out, assets...)
+	out = append(out, `],"syncToken":"sync-`+randHex(6)+`"`...)
+	if n > 0 {
+		out = append(out, `,"continuationMarker":`...)
+		out = appendJSONString(out, base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(start+n))))
 	}
-	writeJSON(w, http.StatusOK, body)
+	out = append(out, "}\n"...)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Write(out)
 }
 
 func field(v any, typ string) map[string]any { return map[string]any{"value": v, "type": typ} }
@@ -292,7 +294,7 @@ func (s *Server) records(z *Zone, a *Asset, serial int64, ttl time.Duration) (ma
 			af["adjustmentType"] = field("com.apple.photo", "STRING")
 		}
 		target[prefix+"Res"] = field(map[string]any{
-			"fileChecksum": r.checksum(a, prefix), "size": r.Size, "wrappingKey": "d2s=",
+			"fileChecksum": s.checksum(r, a, prefix), "size": r.Size, "wrappingKey": "d2s=",
 			"referenceChecksum": "AQ==", "downloadURL": s.downloadURL(z, a, prefix, serial, ttl),
 		}, "ASSETID")
 		target[prefix+"FileType"] = field(r.UTI, "STRING")
@@ -309,14 +311,12 @@ func (s *Server) records(z *Zone, a *Asset, serial int64, ttl time.Duration) (ma
 	return common(a.Master, "CPLMaster", mf), common(a.Record, "CPLAsset", af)
 }
 
-var checksums sync.Map // *Resource → string
-
-func (r *Resource) checksum(a *Asset, prefix string) string {
-	if v, ok := checksums.Load(r); ok {
+func (s *Server) checksum(r *Resource, a *Asset, prefix string) string {
+	if v, ok := s.checksums.Load(r); ok {
 		return v.(string)
 	}
 	sum := Checksum(a.content(prefix))
-	checksums.Store(r, sum)
+	s.checksums.Store(r, sum)
 	return sum
 }
 
@@ -332,8 +332,8 @@ func b2i(b bool) int {
 func (s *Server) downloadURL(z *Zone, a *Asset, prefix string, serial int64, ttl time.Duration) string {
 	exp := time.Now().Add(ttl).Unix()
 	tok := base64.RawURLEncoding.EncodeToString([]byte(strings.Join([]string{z.Name, a.Record, prefix, strconv.FormatInt(serial, 10)}, "\x00")))
-	return fmt.Sprintf("%s/B/%s/${f}?o=Ab%s&v=1&x=3&a=CAog&e=%d&k=d2s&fl=&r=%s-1&ckc=com.apple.photos.cloud&ckz=%s&y=1&p=61&s=sig",
-		s.URL, tok, randHex(4), exp, randHex(8), z.Name)
+	return fmt.Sprintf("%s/B/%s/${f}?o=Ab%d&v=1&x=3&a=CAog&e=%d&k=d2s&fl=&r=%d-1&ckc=com.apple.photos.cloud&ckz=%s&y=1&p=61&s=sig",
+		s.URL, tok, len(a.Record), exp, serial, z.Name)
 }
 
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {

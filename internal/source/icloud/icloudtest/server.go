@@ -96,19 +96,23 @@ type Server struct {
 	srv  *httptest.Server
 	opts Options
 
-	mu          sync.Mutex
-	accounts    map[string]*Account
-	challenges  map[string]*challenge   // by c
-	sessions    map[string]*authSession // by session id (X-Apple-ID-Session-Id)
-	tokens      map[string]*authSession // by session token
-	trust       map[string]trustToken
-	web         map[string]webSession // by X-APPLE-WEBAUTH-TOKEN
-	zones       []*Zone
-	urlSerial   int64
-	minSerial   map[string]int64 // asset record → URLs issued before are expired
-	expireNext  map[string]bool  // asset record → the next download is 410
-	emptyPages  map[int]int      // startRank → how many more times to answer it empty
-	faults      []*Fault
+	mu         sync.Mutex
+	accounts   map[string]*Account
+	challenges map[string]*challenge   // by c
+	sessions   map[string]*authSession // by session id (X-Apple-ID-Session-Id)
+	tokens     map[string]*authSession // by session token
+	trust      map[string]trustToken
+	web        map[string]webSession // by X-APPLE-WEBAUTH-TOKEN
+	zones      []*Zone
+	urlSerial  int64
+	minSerial  map[string]int64 // asset record → URLs issued before are expired
+	expireNext map[string]bool  // asset record → the next download is 410
+	emptyPages map[int]int      // startRank → how many more times to answer it empty
+	faults     []*Fault
+	// Caches that live as long as the library: each index's asset list
+	// (key: zone, index, filter) and each resource's checksum.
+	selections  sync.Map
+	checksums   sync.Map
 	stats       Stats
 	indexingRun int
 }
