@@ -75,9 +75,12 @@ func benchHTTP(b *testing.B, files, size int) {
 // reads the kernel's maxrss for it:
 //
 //	go test ./internal/fetch -run '^$' -bench Memory1M -benchtime 1x
-func BenchmarkMemory1M(b *testing.B) { benchMemory(b, 1_000_000, 10_000) }
+func BenchmarkMemory1M(b *testing.B) { benchMemory(b, 1_000_000, 10_000, false) }
 
-func benchMemory(b *testing.B, total, fresh int) {
+// BenchmarkSkip100K is the same in-process, for -cpuprofile and -memprofile.
+func BenchmarkSkip100K(b *testing.B) { benchMemory(b, 100_000, 1_000, true) }
+
+func benchMemory(b *testing.B, total, fresh int, inProcess bool) {
 	tmp := b.TempDir()
 	bin := filepath.Join(tmp, "ps-fetch")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ps-photos/ps/cmd/ps-fetch").CombinedOutput(); err != nil {
@@ -91,6 +94,7 @@ func benchMemory(b *testing.B, total, fresh int) {
 	loc := "file://" + src
 	// The files a previous run wrote: hard links to one byte, and their
 	// manifest lines.
+	os.MkdirAll(out, 0o755)
 	_, mw, err := manifest.Open(out, false, false)
 	if err != nil {
 		b.Fatal(err)
@@ -99,6 +103,10 @@ func benchMemory(b *testing.B, total, fresh int) {
 		p := filepath.Join(out, name(i))
 		if i%1000 == 0 || i == fresh {
 			os.MkdirAll(filepath.Dir(p), 0o755)
+		}
+		if i%60000 == 0 { // ext4 allows 65,000 links to one file
+			seed = filepath.Join(tmp, fmt.Sprintf("seed%d", i))
+			os.WriteFile(seed, []byte("x"), 0o644)
 		}
 		if err := os.Link(seed, p); err != nil {
 			b.Fatal(err)
@@ -114,6 +122,29 @@ func benchMemory(b *testing.B, total, fresh int) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.Link(seed, p)
 	}
+	input := func(pw *io.PipeWriter) {
+		w := bufio.NewWriterSize(pw, 1<<20)
+		for i := range total {
+			fmt.Fprintf(w, `{"type":"item","source":"%s","id":"%s","path":"%s","name":"IMG_%07d.JPG","size":1,"mtime":"%s","media":"photo"}`+"\n",
+				loc, name(i), name(i), i, mtime)
+		}
+		w.Flush()
+		pw.Close()
+	}
+	if inProcess {
+		tmpl, _ := naming.Parse("path")
+		for b.Loop() {
+			pr, pw := io.Pipe()
+			go input(pw)
+			enc := record.NewEncoder(io.Discard)
+			stats, err := Run(context.Background(), pr, enc, Options{Dir: out, Jobs: 8, Name: tmpl, Opener: &opener{http: httpget.New()}})
+			enc.Close()
+			if err != nil || stats.Skipped+stats.Downloaded != int64(total) {
+				b.Fatalf("%v %+v", err, stats)
+			}
+		}
+		return
+	}
 	for b.Loop() {
 		cmd := exec.Command(bin, "-q", "-j8", "-o", out)
 		pr, pw := io.Pipe()
@@ -121,21 +152,14 @@ func benchMemory(b *testing.B, total, fresh int) {
 		cmd.Stdout = io.Discard
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		go func() {
-			w := bufio.NewWriterSize(pw, 1<<20)
-			for i := range total {
-				fmt.Fprintf(w, `{"type":"item","source":"%s","id":"%s","path":"%s","name":"IMG_%07d.JPG","size":1,"mtime":"%s","media":"photo"}`+"\n",
-					loc, name(i), name(i), i, mtime)
-			}
-			w.Flush()
-			pw.Close()
-		}()
+		go input(pw)
 		start := time.Now()
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("ps-fetch: %v\n%s", err, stderr.String())
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "s")
-		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
-		b.ReportMetric(float64(rss)/1024, "peak-MiB")
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-MiB") // Maxrss is KiB on Linux
+		b.ReportMetric((time.Duration(ru.Utime.Nano())+time.Duration(ru.Stime.Nano())).Seconds(), "cpu-s")
 	}
 }

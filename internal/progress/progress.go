@@ -50,7 +50,7 @@ func New(mode string, w io.Writer) *Progress {
 	p := &Progress{mode: mode, w: w, start: time.Now(), stop: make(chan struct{})}
 	switch mode {
 	case Bar:
-		p.bars = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond))
+		p.bars = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(200*time.Millisecond), mpb.WithAutoRefresh())
 		p.total = p.bars.AddBar(0,
 			mpb.BarPriority(1<<30), // the overall bar stays at the bottom
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
