@@ -160,6 +160,6 @@ func benchMemory(b *testing.B, total, fresh int, inProcess bool) {
 		b.ReportMetric(time.Since(start).Seconds(), "s")
 		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-MiB") // Maxrss is KiB on Linux
-		b.ReportMetric((time.Duration(ru.Utime.Nano())+time.Duration(ru.Stime.Nano())).Seconds(), "cpu-s")
+		b.ReportMetric((time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Seconds(), "cpu-s")
 	}
 }
