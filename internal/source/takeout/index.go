@@ -1,6 +1,7 @@
 package takeout
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"path"
 	"slices"
@@ -210,8 +211,9 @@ func (ds *dirSidecars) own(m mediaName) *sidecar {
 // characters in some unit Google counts, so never fewer than this many bytes.
 const minCut = 16
 
-// ordered returns the contents sorted by the path they will be listed
-// under, so the same Takeout always lists in the same order.
+// ordered returns the contents in the order of their first copy in the
+// archives (part, then position): the same Takeout always lists in the
+// same order, and a fetch in that order reads each archive front to back.
 func (x *index) ordered() []*content {
 	out := make([]*content, 0, len(x.contents))
 	for _, c := range x.contents {
@@ -219,7 +221,14 @@ func (x *index) ordered() []*content {
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b *content) int {
-		if c := strings.Compare(x.occPath(&a.occs[0]), x.occPath(&b.occs[0])); c != 0 {
+		p, q := &a.occs[0], &b.occs[0]
+		switch {
+		case p.part != q.part:
+			return int(p.part) - int(q.part)
+		case p.index != q.index:
+			return cmp.Compare(p.index, q.index)
+		}
+		if c := strings.Compare(x.entry(p), x.entry(q)); c != 0 {
 			return c
 		}
 		return slices.Compare(a.sum[:], b.sum[:])

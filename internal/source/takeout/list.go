@@ -228,6 +228,7 @@ func sniff(b []byte) string {
 
 // emit writes the items in path order.
 func (l *lister) emit(ctx context.Context) error {
+	last := map[uint16]int64{} // per tar part: the entry of the item written before
 	for _, c := range l.x.ordered() {
 		if err := ctx.Err(); err != nil {
 			return fault.Wrap(fault.Canceled, err)
@@ -235,6 +236,13 @@ func (l *lister) emit(ctx context.Context) error {
 		rec := l.record(c)
 		if !l.wanted(rec) {
 			continue
+		}
+		if loc, _ := rec.Meta["takeout"].(map[string]any); loc["index"] != nil {
+			prim := c.occs[0].part
+			if after, ok := last[prim]; ok {
+				loc["after"] = after
+			}
+			last[prim] = loc["index"].(int64)
 		}
 		if err := l.sink.Item(rec); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
@@ -22,21 +23,18 @@ type locator struct {
 	part  string // archive path relative to the base folder; "" for a plain file
 	entry string
 	index int // position in a tar archive, -1 when unknown
+	after int // position of the item listed before it in the same archive, -1 when none
 }
 
 func locate(item *record.Record) (locator, error) {
-	loc := locator{index: -1}
+	loc := locator{index: -1, after: -1}
 	m, _ := item.Meta["takeout"].(map[string]any)
 	if m == nil {
 		return loc, fault.Errorf(fault.Permanent, "%s: the record has no meta.takeout: list it again with ps-list takeout:…", item.Path)
 	}
 	loc.part, _ = m["part"].(string)
 	loc.entry, _ = m["entry"].(string)
-	if v, ok := m["index"]; ok {
-		if n, err := strconv.Atoi(fmt.Sprint(v)); err == nil {
-			loc.index = n
-		}
-	}
+	loc.index, loc.after = intMeta(m["index"]), intMeta(m["after"])
 	// The entry must be the file the record names: a record whose path
 	// was changed does not silently fetch another file.
 	e := nfc(loc.entry)
@@ -175,11 +173,18 @@ func (s *Source) openZip(abs, entry string, offset int64) (*source.Content, erro
 	return &source.Content{ReadCloser: rc, Offset: 0, Size: size}, nil
 }
 
-// tarCursors are open readers of one tar part, positioned after an entry.
-// A fetch in listing order reuses the cursor the previous entry left, so
-// the archive is decompressed about once instead of once per item.
+// tarCursors are the open readers of one tar part, each positioned after
+// an entry. A tgz can only be read from its start, so a fetch in listing
+// order (archive order) hands each cursor on to the next entry: a request
+// for a later entry waits for the cursor in use before it rather than
+// decompressing the archive again from the start, and a request that
+// arrives a little early (parallel fetches) waits for the item listed
+// before it to be read first.
 type tarCursors struct {
-	idle []*tarCursor
+	idle    []*tarCursor
+	busy    map[*tarCursor]int // the entry each busy cursor was taken for (its pos is its holder's)
+	waiting map[int]int        // entries requests are waiting for → how many requests
+	changed chan struct{}      // closed (and replaced) whenever a cursor is given back or dropped
 }
 
 type tarCursor struct {
@@ -188,8 +193,11 @@ type tarCursor struct {
 	pos    int // index of the last header read; -1 before the first
 }
 
-// maxIdleCursors bounds the open readers kept per part.
-const maxIdleCursors = 4
+const (
+	maxIdleCursors = 4                      // open readers kept per part
+	cursorWait     = 30 * time.Second       // how long to wait for a busy cursor before opening another
+	aheadWait      = 500 * time.Millisecond // how long an early request waits for the item listed before it
+)
 
 func (t *tarCursors) closeAll() {
 	for _, c := range t.idle {
@@ -198,61 +206,139 @@ func (t *tarCursors) closeAll() {
 	t.idle = nil
 }
 
-// take returns the idle cursor closest before index, or nil.
-func (s *Source) takeCursor(abs string, index int) *tarCursor {
+func (s *Source) cursors(abs string) *tarCursors {
+	t := s.tars[abs]
+	if t == nil {
+		t = &tarCursors{busy: map[*tarCursor]int{}, waiting: map[int]int{}, changed: make(chan struct{})}
+		s.tars[abs] = t
+	}
+	return t
+}
+
+// takeCursor picks a cursor for entry index, whose item was listed after
+// the one at entry after (-1: unknown). It returns an idle cursor before
+// index; or a channel to wait on when the right cursor is busy, or when
+// taking one would skip entries another request wants; or a new, unopened
+// cursor (tr nil) reserved for the caller.
+func (s *Source) takeCursor(abs string, index, after int, early bool) (*tarCursor, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tars[abs]
-	if t == nil || index < 0 {
-		return nil
-	}
+	t := s.cursors(abs)
 	best := -1
 	for i, c := range t.idle {
-		if c.pos < index && (best < 0 || c.pos > t.idle[best].pos) {
+		if index >= 0 && c.pos < index && (best < 0 || c.pos > t.idle[best].pos) {
 			best = i
 		}
 	}
-	if best < 0 {
-		return nil
+	if best >= 0 {
+		c := t.idle[best]
+		skips := early && after > c.pos // the item before has not been read yet
+		for w := range t.waiting {
+			skips = skips || (c.pos < w && w < index)
+		}
+		if !skips {
+			t.idle = append(t.idle[:best], t.idle[best+1:]...)
+			t.busy[c] = index
+			return c, nil
+		}
+		return nil, t.changed
 	}
-	c := t.idle[best]
-	t.idle = append(t.idle[:best], t.idle[best+1:]...)
-	return c
+	for _, target := range t.busy {
+		if index >= 0 && target >= 0 && target < index {
+			return nil, t.changed
+		}
+	}
+	c := &tarCursor{pos: -1}
+	t.busy[c] = index
+	return c, nil
 }
 
-func (s *Source) putCursor(abs string, c *tarCursor) {
+// wait counts a request for index as waiting (delta +1) or not (-1).
+func (s *Source) wait(abs string, index, delta int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tars[abs]
-	if t == nil {
-		t = &tarCursors{}
-		s.tars[abs] = t
+	t := s.cursors(abs)
+	if t.waiting[index] += delta; t.waiting[index] <= 0 {
+		delete(t.waiting, index)
 	}
-	if s.closed || len(t.idle) >= maxIdleCursors {
+}
+
+// putCursor gives a cursor back for the next entry; dropCursor closes it.
+func (s *Source) putCursor(abs string, c *tarCursor)  { s.releaseCursor(abs, c, true) }
+func (s *Source) dropCursor(abs string, c *tarCursor) { s.releaseCursor(abs, c, false) }
+
+func (s *Source) releaseCursor(abs string, c *tarCursor, keep bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.cursors(abs)
+	delete(t.busy, c)
+	if keep && c.tr != nil && !s.closed && len(t.idle) < maxIdleCursors {
+		t.idle = append(t.idle, c)
+	} else if c.closer != nil {
 		c.closer.Close()
-		return
 	}
-	t.idle = append(t.idle, c)
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// cursorFor returns a cursor before entry index (see takeCursor), waiting
+// at most cursorWait for a busy one.
+func (s *Source) cursorFor(ctx context.Context, abs string, gz bool, index, after int) (*tarCursor, error) {
+	deadline := time.NewTimer(cursorWait)
+	defer deadline.Stop()
+	early := time.NewTimer(aheadWait)
+	defer early.Stop()
+	isEarly, waiting := true, false
+	defer func() {
+		if waiting {
+			s.wait(abs, index, -1)
+		}
+	}()
+	for {
+		c, ch := s.takeCursor(abs, index, after, isEarly)
+		if c != nil {
+			if c.tr == nil {
+				tr, closer, err := openTar(abs, gz)
+				if err != nil {
+					s.dropCursor(abs, c)
+					return nil, err
+				}
+				c.tr, c.closer = tr, closer
+			}
+			return c, nil
+		}
+		if !waiting && index >= 0 {
+			waiting = true
+			s.wait(abs, index, +1)
+			continue // look again now that others see this request waiting
+		}
+		select {
+		case <-ch:
+		case <-early.C:
+			isEarly = false
+		case <-deadline.C:
+			index = -1 // give up waiting: a cursor of its own
+		case <-ctx.Done():
+			return nil, fault.Wrap(fault.Canceled, ctx.Err())
+		}
+	}
 }
 
 func (s *Source) openTar(ctx context.Context, abs string, gz bool, loc locator, offset int64) (*source.Content, error) {
-	c := s.takeCursor(abs, loc.index)
-	if c == nil {
-		tr, closer, err := openTar(abs, gz)
-		if err != nil {
-			return nil, err
-		}
-		c = &tarCursor{tr: tr, closer: closer, pos: -1}
+	c, err := s.cursorFor(ctx, abs, gz, loc.index, loc.after)
+	if err != nil {
+		return nil, err
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			c.closer.Close()
+			s.dropCursor(abs, c)
 			return nil, fault.Wrap(fault.Canceled, err)
 		}
 		h, err := c.tr.Next()
 		c.pos++
+		s.tarHeaders.Add(1)
 		if errors.Is(err, io.EOF) || (err == nil && loc.index >= 0 && c.pos > loc.index) {
-			c.closer.Close()
+			s.dropCursor(abs, c)
 			if loc.index >= 0 {
 				// The archive is not laid out as listed: look by name.
 				loc.index = -1
@@ -261,7 +347,7 @@ func (s *Source) openTar(ctx context.Context, abs string, gz bool, loc locator, 
 			return nil, fault.Errorf(fault.NotFound, "%s is not in %s", loc.entry, filepath.Base(abs))
 		}
 		if err != nil {
-			c.closer.Close()
+			s.dropCursor(abs, c)
 			return nil, classifyArchive(err)
 		}
 		if h.Name != loc.entry || (loc.index >= 0 && c.pos != loc.index) {
@@ -288,4 +374,17 @@ func (t *tarEntry) Close() error {
 		t.done = nil
 	}
 	return nil
+}
+
+// intMeta reads a number of meta.takeout (an int in process, a json.Number
+// after a pipe); -1 when absent.
+func intMeta(v any) int {
+	if v == nil {
+		return -1
+	}
+	n, err := strconv.Atoi(fmt.Sprint(v))
+	if err != nil {
+		return -1
+	}
+	return n
 }

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
@@ -54,6 +55,9 @@ type Source struct {
 	zips   map[string]*zipPart
 	tars   map[string]*tarCursors
 	closed bool
+	// tarHeaders counts the tar headers fetches read: each one means
+	// decompressing that entry, wanted or skipped.
+	tarHeaders atomic.Int64
 }
 
 // New opens the Takeout at location ("takeout:PATH").

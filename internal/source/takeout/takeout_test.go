@@ -1,7 +1,9 @@
 package takeout
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -405,5 +407,49 @@ func TestHomeAndGlobLocations(t *testing.T) {
 	}
 	for _, it := range got {
 		checkOpen(t, src, it, it.Path)
+	}
+}
+
+// Parallel fetches in listing order read a tgz about once: each request
+// waits for the reader the previous entry is using instead of opening the
+// archive again from its start.
+func TestTgzFetchReusesReaders(t *testing.T) {
+	dir := t.TempDir()
+	var files []tt.File
+	for i := range 200 {
+		files = append(files, tt.File{Name: fmt.Sprintf("Takeout/Google Photos/Photos from 2024/IMG_%04d.JPG", i),
+			Data: bytes.Repeat([]byte{byte(i)}, 1000+i), Mtime: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC)})
+	}
+	if err := tt.Write(dir, map[string][]tt.File{"t.tgz": files}); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	src, err := New("takeout:" + filepath.Join(dir, "t.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.List(context.Background(), source.ListOptions{Jobs: 1}, s); err != nil {
+		t.Fatal(err)
+	}
+	jobs := make(chan *record.Record)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range jobs {
+				checkOpen(t, src, it, it.Path)
+			}
+		}()
+	}
+	for _, it := range s.items {
+		jobs <- it
+	}
+	close(jobs)
+	wg.Wait()
+	// 200 files and one folder header: read once, plus a little slack.
+	t.Logf("%d headers", src.tarHeaders.Load())
+	if n := src.tarHeaders.Load(); n > 240 {
+		t.Errorf("read %d tar headers to fetch 200 entries in order", n)
 	}
 }
