@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,22 +59,36 @@ func (k *ck) post(ctx context.Context, db, op string, withParams bool, body, out
 	return nil
 }
 
-// ckRecord is a CloudKit record.
+// ckRecord is a CloudKit record. Only the fields ps reads are decoded,
+// into typed slots: a 200-record page decodes several times faster than
+// into a map of raw values.
 type ckRecord struct {
-	RecordName      string             `json:"recordName"`
-	RecordType      string             `json:"recordType"`
-	Fields          map[string]ckField `json:"fields"`
-	Deleted         bool               `json:"deleted"`
-	ServerErrorCode string             `json:"serverErrorCode"`
-	Reason          string             `json:"reason"`
+	RecordName      string   `json:"recordName"`
+	RecordType      string   `json:"recordType"`
+	Fields          ckFields `json:"fields"`
+	Deleted         bool     `json:"deleted"`
+	ServerErrorCode string   `json:"serverErrorCode"`
+	Reason          string   `json:"reason"`
 	Created         struct {
 		Timestamp int64 `json:"timestamp"`
 	} `json:"created"`
 }
 
+// ckField is a scalar field: a string, a number (INT64, TIMESTAMP) or
+// base64 bytes.
 type ckField struct {
 	Value json.RawMessage `json:"value"`
 	Type  string          `json:"type"`
+}
+
+type ckRefField struct {
+	Value struct {
+		RecordName string `json:"recordName"`
+	} `json:"value"`
+}
+
+type ckResField struct {
+	Value ckResource `json:"value"`
 }
 
 type ckResource struct {
@@ -82,22 +97,146 @@ type ckResource struct {
 	DownloadURL  string `json:"downloadURL"`
 }
 
+// ckFields are the record fields ps reads.
+type ckFields struct {
+	FilenameEnc                 *ckField    `json:"filenameEnc"`
+	ItemType                    *ckField    `json:"itemType"`
+	AssetDate                   *ckField    `json:"assetDate"`
+	AddedDate                   *ckField    `json:"addedDate"`
+	IsFavorite                  *ckField    `json:"isFavorite"`
+	IsHidden                    *ckField    `json:"isHidden"`
+	IsDeleted                   *ckField    `json:"isDeleted"`
+	AdjustmentType              *ckField    `json:"adjustmentType"`
+	State                       *ckField    `json:"state"`
+	AlbumNameEnc                *ckField    `json:"albumNameEnc"`
+	AlbumType                   *ckField    `json:"albumType"`
+	ParentId                    *ckField    `json:"parentId"`
+	ItemCount                   *ckField    `json:"itemCount"`
+	MasterRef                   *ckRefField `json:"masterRef"`
+	ResOriginalRes              *ckResField `json:"resOriginalRes"`
+	ResOriginalFileType         *ckField    `json:"resOriginalFileType"`
+	ResOriginalAltRes           *ckResField `json:"resOriginalAltRes"`
+	ResOriginalAltFileType      *ckField    `json:"resOriginalAltFileType"`
+	ResJPEGMedRes               *ckResField `json:"resJPEGMedRes"`
+	ResJPEGMedFileType          *ckField    `json:"resJPEGMedFileType"`
+	ResJPEGThumbRes             *ckResField `json:"resJPEGThumbRes"`
+	ResJPEGThumbFileType        *ckField    `json:"resJPEGThumbFileType"`
+	ResJPEGFullRes              *ckResField `json:"resJPEGFullRes"`
+	ResJPEGFullFileType         *ckField    `json:"resJPEGFullFileType"`
+	ResOriginalVidComplRes      *ckResField `json:"resOriginalVidComplRes"`
+	ResOriginalVidComplFileType *ckField    `json:"resOriginalVidComplFileType"`
+	ResVidMedRes                *ckResField `json:"resVidMedRes"`
+	ResVidMedFileType           *ckField    `json:"resVidMedFileType"`
+	ResVidSmallRes              *ckResField `json:"resVidSmallRes"`
+	ResVidSmallFileType         *ckField    `json:"resVidSmallFileType"`
+	ResVidFullRes               *ckResField `json:"resVidFullRes"`
+	ResVidFullFileType          *ckField    `json:"resVidFullFileType"`
+}
+
+func (f *ckFields) scalar(name string) *ckField {
+	switch name {
+	case "filenameEnc":
+		return f.FilenameEnc
+	case "itemType":
+		return f.ItemType
+	case "assetDate":
+		return f.AssetDate
+	case "addedDate":
+		return f.AddedDate
+	case "isFavorite":
+		return f.IsFavorite
+	case "isHidden":
+		return f.IsHidden
+	case "isDeleted":
+		return f.IsDeleted
+	case "adjustmentType":
+		return f.AdjustmentType
+	case "state":
+		return f.State
+	case "albumNameEnc":
+		return f.AlbumNameEnc
+	case "albumType":
+		return f.AlbumType
+	case "parentId":
+		return f.ParentId
+	case "itemCount":
+		return f.ItemCount
+	case "resOriginalFileType":
+		return f.ResOriginalFileType
+	case "resOriginalAltFileType":
+		return f.ResOriginalAltFileType
+	case "resJPEGMedFileType":
+		return f.ResJPEGMedFileType
+	case "resJPEGThumbFileType":
+		return f.ResJPEGThumbFileType
+	case "resJPEGFullFileType":
+		return f.ResJPEGFullFileType
+	case "resOriginalVidComplFileType":
+		return f.ResOriginalVidComplFileType
+	case "resVidMedFileType":
+		return f.ResVidMedFileType
+	case "resVidSmallFileType":
+		return f.ResVidSmallFileType
+	case "resVidFullFileType":
+		return f.ResVidFullFileType
+	}
+	return nil
+}
+
+func (f *ckFields) res(prefix string) *ckResField {
+	switch prefix {
+	case "resOriginal":
+		return f.ResOriginalRes
+	case "resOriginalAlt":
+		return f.ResOriginalAltRes
+	case "resJPEGMed":
+		return f.ResJPEGMedRes
+	case "resJPEGThumb":
+		return f.ResJPEGThumbRes
+	case "resJPEGFull":
+		return f.ResJPEGFullRes
+	case "resOriginalVidCompl":
+		return f.ResOriginalVidComplRes
+	case "resVidMed":
+		return f.ResVidMedRes
+	case "resVidSmall":
+		return f.ResVidSmallRes
+	case "resVidFull":
+		return f.ResVidFullRes
+	}
+	return nil
+}
+
 func (r *ckRecord) str(name string) string {
 	var s string
-	json.Unmarshal(r.Fields[name].Value, &s)
+	if f := r.Fields.scalar(name); f != nil {
+		json.Unmarshal(f.Value, &s)
+	}
 	return s
 }
 
 func (r *ckRecord) int(name string) int64 {
-	var n json.Number
-	if json.Unmarshal(r.Fields[name].Value, &n) != nil {
+	f := r.Fields.scalar(name)
+	if f == nil {
 		return 0
 	}
-	i, _ := n.Int64()
+	i, err := strconv.ParseInt(string(f.Value), 10, 64)
+	if err != nil {
+		var n json.Number
+		if json.Unmarshal(f.Value, &n) == nil {
+			fl, _ := n.Float64()
+			return int64(fl)
+		}
+	}
 	return i
 }
 
-func (r *ckRecord) has(name string) bool { _, ok := r.Fields[name]; return ok }
+func (r *ckRecord) has(name string) bool {
+	if p, ok := strings.CutSuffix(name, "Res"); ok && r.Fields.res(p) != nil {
+		return true
+	}
+	return r.Fields.scalar(name) != nil
+}
 
 func (r *ckRecord) time(name string) time.Time {
 	ms := r.int(name)
@@ -108,30 +247,25 @@ func (r *ckRecord) time(name string) time.Time {
 }
 
 func (r *ckRecord) ref(name string) string {
-	var v struct {
-		RecordName string `json:"recordName"`
+	if name == "masterRef" && r.Fields.MasterRef != nil {
+		return r.Fields.MasterRef.Value.RecordName
 	}
-	json.Unmarshal(r.Fields[name].Value, &v)
-	return v.RecordName
+	return ""
 }
 
 func (r *ckRecord) resource(prefix string) (ckResource, string, bool) {
-	f, ok := r.Fields[prefix+"Res"]
-	if !ok || len(f.Value) == 0 {
+	f := r.Fields.res(prefix)
+	if f == nil {
 		return ckResource{}, "", false
 	}
-	var res ckResource
-	if json.Unmarshal(f.Value, &res) != nil {
-		return ckResource{}, "", false
-	}
-	return res, r.str(prefix + "FileType"), true
+	return f.Value, r.str(prefix + "FileType"), true
 }
 
 // fileName decodes filenameEnc: base64 of UTF-8 (ENCRYPTED_BYTES) or a
 // plain STRING. ok is false when it is missing or undecodable.
 func (r *ckRecord) fileName() (string, bool) {
-	f, ok := r.Fields["filenameEnc"]
-	if !ok {
+	f := r.Fields.FilenameEnc
+	if f == nil {
 		return "", false
 	}
 	var s string
