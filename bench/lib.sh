@@ -50,7 +50,7 @@ wait_port() {
 start_bg() {
   local name=$1
   shift
-  "$@" >"$WORK/log/$name.log" 2>&1 &
+  setsid "$@" >"$WORK/log/$name.log" 2>&1 &
   LAST_PID=$!
   PIDS+=("$LAST_PID")
 }

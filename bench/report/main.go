@@ -106,7 +106,8 @@ func main() {
 	if err := writeChart(*png, groups, facts); err != nil {
 		log.Fatal(err)
 	}
-	doc := render(groups, facts, readOptional(*notes), extras(*extra), filepath.Base(*png))
+	extraOutputs = extras(*extra)
+	doc := render(groups, facts, readOptional(*notes), extraOutputs, filepath.Base(*png))
 	if err := os.WriteFile(*md, []byte(doc), 0o644); err != nil {
 		log.Fatal(err)
 	}
