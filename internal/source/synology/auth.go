@@ -100,7 +100,7 @@ func (c *AuthCommand) browserSession(ctx context.Context, hc *http.Client, link 
 	if err != nil {
 		return Session{}, link, err
 	}
-	got, err := browserSignIn(ctx, browserOptions{Bin: bin, Show: c.ShowBrowser, Page: link.Page, Password: password, Log: log})
+	got, err := browserSignIn(ctx, browserOptions{Bin: bin, Show: c.ShowBrowser, Page: link.open, Password: password, Log: log})
 	if err != nil {
 		return Session{}, link, err
 	}

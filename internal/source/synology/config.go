@@ -22,7 +22,8 @@ const (
 type Link struct {
 	Kind      linkKind
 	Base      *url.URL // kindDirect: scheme://host:port of the NAS
-	Page      string   // the link as given (no secrets), for browsers and hints
+	Page      string   // the link without user info, query or fragment: for records and hints
+	open      string   // the link exactly as given, for a browser to open (never printed)
 	ServerID  string   // kindGofile: the <gid>; kindQuickConnect: the QuickConnect id
 	SharingID string   // empty for kindLanding until a browser finds it
 }
@@ -49,7 +50,7 @@ func ParseLink(raw string, anyPage bool) (Link, error) {
 	}
 	host := strings.ToLower(u.Hostname())
 	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	l := Link{Page: Redact(s)}
+	l := Link{Page: Redact(s), open: s}
 	switch {
 	case host == "gofile.me" && len(parts) >= 2:
 		l.Kind, l.ServerID, l.SharingID = kindGofile, parts[0], parts[1]

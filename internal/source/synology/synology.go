@@ -40,7 +40,11 @@ var Factory = source.Factory{
 	Schemes: []string{Scheme},
 	Help:    "a Synology share link (gofile.me, /sharing/<id>, QuickConnect): synology://…",
 	New: func(ctx context.Context, env source.Env, location string, session *record.Record) (source.Source, error) {
-		return New(ctx, env, location, session)
+		src, err := New(ctx, env, location, session)
+		if err != nil {
+			return nil, err // not a typed nil: callers compare the interface with nil
+		}
+		return src, nil
 	},
 	Auth: func() any { return &AuthCommand{} },
 }
