@@ -345,3 +345,27 @@ func conformance(kind string) sourcetest.Config {
 		},
 	}
 }
+
+// When the day's quota is spent, retrying cannot help today: the listing
+// ends rate_limited after a few backed-off tries, and so does a download.
+func TestDailyQuota(t *testing.T) {
+	srv := gphotostest.Start(gphotostest.Options{DailyAPICalls: 3, DailyByteCalls: 1, PageSize: 2}, items(10, time.Now().Add(-48*time.Hour)))
+	defer srv.Close()
+	env, _ := signIn(t, srv, AuthCmd{Library: true})
+	setEndpoints(t, srv)
+	src, err := New(env, "gphotos:library")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.policy.Base, src.policy.Max = time.Millisecond, 5*time.Millisecond
+	s := &sink{}
+	err = src.List(context.Background(), source.ListOptions{}, s)
+	if fault.ClassOf(err) != fault.RateLimited || len(s.items) != 6 {
+		t.Errorf("List past the daily quota: %v (class %s) after %d items, want rate_limited after 6", err, fault.ClassOf(err), len(s.items))
+	}
+	readItem(t, src, s.items[0]) // the one byte request the day allows
+	_, err = src.Open(context.Background(), s.items[1], 0)
+	if fault.ClassOf(err) != fault.RateLimited {
+		t.Errorf("download past the daily byte quota: %v (class %s)", err, fault.ClassOf(err))
+	}
+}

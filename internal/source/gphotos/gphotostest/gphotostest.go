@@ -47,6 +47,8 @@ type Options struct {
 	RepeatBoundary         bool          // repeat the last item of a page first on the next
 	PollInterval           string        // picker pollingConfig.pollInterval (default "0.05s")
 	PickAfterPolls         int           // the "human" picks everything after this many polls (0: only via pickerUri)
+	DailyAPICalls          int           // API calls a day before 429 (Google: 10,000; 0: unlimited)
+	DailyByteCalls         int           // byte (base URL) requests a day before 429 (Google: 75,000; 0: unlimited)
 	Now                    func() time.Time
 }
 
@@ -302,6 +304,12 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, scopes []str
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.apiCalls++
+		if s.opts.DailyAPICalls > 0 && s.apiCalls > s.opts.DailyAPICalls {
+			s.Throttled++
+			s.mu.Unlock()
+			Status(w, 429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'All requests' and limit 'All requests per day' of service 'photoslibrary.googleapis.com' for consumer 'project_number:0'.")
+			return
+		}
 		if s.throttle > 0 {
 			s.throttle--
 			s.Throttled++
@@ -706,6 +714,13 @@ func (s *Server) bytes(w http.ResponseWriter, r *http.Request) {
 	key, param, _ := strings.Cut(r.PathValue("key"), "=")
 	s.mu.Lock()
 	s.byteCalls++
+	if s.opts.DailyByteCalls > 0 && s.byteCalls > s.opts.DailyByteCalls {
+		s.Throttled++
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(429) // lh3 answers quota errors as plain HTTP 429
+		return
+	}
 	u, ok := s.urls[key]
 	it, _ := s.item(u.item)
 	expired := ok && !s.opts.Now().Before(u.issued.Add(s.opts.BaseURLTTL))
