@@ -55,7 +55,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 		jobs = 8
 	}
 	w := &walker{src: s, sink: sink, jobs: jobs}
-	return w.run(ctx, &folder{share: start, rel: rel, total: -1})
+	return w.run(ctx, &folder{share: start, rel: rel, total: totalUnseen})
 }
 
 // startFolder joins --folder below the root.
@@ -131,13 +131,20 @@ type folder struct {
 	depth int
 
 	mu       sync.Mutex
-	total    int64               // -1 until the first page says
+	total    int64               // totalUnseen until the first page says, totalUnknown if it did not
 	page     int64               // entries the server actually returns per page
 	next     int64               // next offset not yet asked for
 	inflight int                 // page requests queued or running
 	seen     map[uint64]struct{} // hashes of names listed so far (repeats)
 	stopped  bool                // a failure ended this folder's listing
 }
+
+// Folder totals before the first page, and when it gave none: the folder
+// is then walked page by page until an empty one.
+const (
+	totalUnseen  = -1
+	totalUnknown = -2
+)
 
 // task is one page request.
 type task struct {
@@ -257,8 +264,8 @@ func (f *folder) plan(t task, total api.Int, got, fresh int, jobs int) ([]task, 
 	if f.stopped {
 		return f.doneLocked(nil), nil
 	}
-	if f.total < 0 {
-		f.total = -2 // unknown: walk page by page until an empty one
+	if f.total == totalUnseen {
+		f.total = totalUnknown
 		if total.Valid && total.Value >= 0 {
 			f.total = min(total.Value, maxFolderEntries)
 		}
@@ -270,7 +277,7 @@ func (f *folder) plan(t task, total api.Int, got, fresh int, jobs int) ([]task, 
 	switch {
 	case got > 0 && fresh == 0:
 		problem = fmt.Errorf("the server repeated entries it had already listed (at entry %d): stopped", t.offset)
-	case f.total == -2:
+	case f.total == totalUnknown:
 		if next := t.offset + int64(got); got > 0 && next < maxFolderEntries {
 			more = append(more, task{f: f, offset: next, want: pageLimit})
 		}
@@ -361,7 +368,7 @@ func (w *walker) entries(f *folder, files []api.File) (int, error) {
 				}
 				continue
 			}
-			subfolders = append(subfolders, &folder{share: e.Path, rel: rel, depth: f.depth + 1, total: -1})
+			subfolders = append(subfolders, &folder{share: e.Path, rel: rel, depth: f.depth + 1, total: totalUnseen})
 			continue
 		}
 		rec, err := w.item(e, rel)

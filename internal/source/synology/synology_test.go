@@ -277,15 +277,25 @@ func TestListBoundsLyingTotals(t *testing.T) {
 		srv.AddFile(synologytest.File{Path: fmt.Sprintf("liar/f%02d.JPG", i), Data: []byte{1}, Mtime: time.Unix(1700000000, 0)})
 	}
 	srv.ClaimTotal("liar", 1<<40)
+	for i := range 25 {
+		srv.AddFile(synologytest.File{Path: fmt.Sprintf("untold/f%02d.JPG", i), Data: []byte{1}, Mtime: time.Unix(1700000000, 0)})
+	}
+	srv.ClaimTotal("untold", -1) // no total: walked page by page
 	done := make(chan *memSink)
 	go func() { done <- list(t, open(t, srv, t.TempDir()), source.ListOptions{}) }()
 	select {
 	case sink := <-done:
-		if len(sink.items) != 25 {
-			t.Errorf("%d items, want the 25 real ones", len(sink.items))
+		if len(sink.items) != 50 {
+			t.Errorf("%d items, want the 50 real ones", len(sink.items))
 		}
+		// "claims more than can be listed" and "stopped returning entries".
 		if len(sink.failures) == 0 {
-			t.Error("a folder that claims a trillion entries and stops must be a failure record")
+			t.Error("a folder that claims a trillion entries and stops must give a failure record")
+		}
+		for _, f := range sink.failures {
+			if f.Path != "liar" {
+				t.Errorf("failure for %q (%s): only the lying folder may fail", f.Path, f.Error.Message)
+			}
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("listing a folder with a lying total did not end")

@@ -132,7 +132,7 @@ type dir struct {
 	entries []*entry
 	byName  map[string]*entry
 	sorted  bool
-	total   int64 // >0: the total the listing claims (a lie)
+	total   int64 // >0: the total the listing claims (a lie); <0: no total at all
 }
 
 type entry struct {
@@ -323,7 +323,8 @@ func (s *Server) AddRawEntry(folderRel string, raw string) {
 	s.dirs[folder].entries = append(s.dirs[folder].entries, &entry{name: "\uffff" + raw, raw: json.RawMessage(raw)})
 }
 
-// ClaimTotal makes a folder's listing claim n entries whatever it holds.
+// ClaimTotal makes a folder's listing claim n entries whatever it holds;
+// a negative n leaves "total" out (null).
 func (s *Server) ClaimTotal(folderRel string, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -512,7 +513,7 @@ func (s *Server) page(p string, offset, limit int) ([]*entry, int64, bool) {
 		end = offset + limit
 	}
 	out := append([]*entry(nil), d.entries[offset:end]...)
-	if d.total > 0 {
+	if d.total != 0 {
 		total = d.total
 	}
 	return out, total, true

@@ -274,7 +274,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for _, e := range entries {
 		files = append(files, s.entryJSON(folder, e, want, cfg.OnlyMtime))
 	}
-	ok(w, map[string]any{"offset": offset, "total": total, "files": files})
+	var claimed any = total
+	if total < 0 {
+		claimed = nil
+	}
+	ok(w, map[string]any{"offset": offset, "total": claimed, "files": files})
 }
 
 type wireFile struct {
