@@ -266,6 +266,38 @@ func TestKilledServerMidWalk(t *testing.T) {
 	}
 }
 
+// TestPasswordChangedMidWalk: the server restarts with a new password; the
+// walk cannot sign in again and ends with an auth error naming ps-auth,
+// rather than a failure per folder.
+func TestPasswordChangedMidWalk(t *testing.T) {
+	srv := newServer(t)
+	if err := srv.Populate(smbtest.Tree{Small: 1500, SmallSize: 10}); err != nil {
+		t.Fatal(err)
+	}
+	s := sourceFor(t, srv, "")
+	s.policy.Sleep = func(context.Context, time.Duration) error { return nil }
+	var once sync.Once
+	var changeErr error
+	sink := newSink()
+	sink.onItem = func(n int) {
+		if n == 100 {
+			once.Do(func() {
+				changeErr = errors.Join(srv.SetPassword("a-new-password"), srv.Kill(), srv.Restart())
+			})
+		}
+	}
+	err := s.List(context.Background(), source.ListOptions{Jobs: 3}, sink)
+	if changeErr != nil {
+		t.Fatal(changeErr)
+	}
+	if fault.ClassOf(err) != fault.Auth || fault.HintOf(err) == "" {
+		t.Fatalf("List after the password changed: %v (class %s, hint %q), want auth with a hint", err, fault.ClassOf(err), fault.HintOf(err))
+	}
+	if len(sink.failures) > 0 {
+		t.Errorf("want the walk to end, not %d folder failures", len(sink.failures))
+	}
+}
+
 // TestHungServerMidWalk freezes smbd while the walk is under way: the
 // folder read times out, its connection is dropped, and once the server
 // answers again the walk finishes with every file once.

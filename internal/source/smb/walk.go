@@ -184,6 +184,10 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 		return subdirs, nil
 	case isSinkError(err), fault.ClassOf(err) == fault.Canceled:
 		return nil, err
+	case fault.ClassOf(err) == fault.Auth:
+		// Signing in failed (the password changed, the account was
+		// locked): every other folder would fail the same way.
+		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, fault.Wrap(fault.Canceled, ctx.Err())
