@@ -69,7 +69,7 @@ stop_pid() {
 # (ps-fetch's manifest and temporary files are hidden).
 tree_stats() {
   find "$1" -type f -not -name '.*' -not -name '*.part' -not -name '*.aria2' -printf '%s\n' 2>/dev/null |
-    awk '{n++; s+=$1} END {printf "%d %d\n", n, s}'
+    awk '{n++; s+=$1} END {printf "%d %.0f\n", n, s}'
 }
 
 median_of() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }

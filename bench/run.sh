@@ -43,10 +43,10 @@ want_lab() { [ "$ONLY" = wan ] || want "$1"; }
 
 # Sizes. The full run uses the sizes the issues name; --quick shrinks them.
 if [ "$QUICK" = 1 ]; then
-  RUNS=${RUNS:-3}
-  HTTP_LARGE=20 HTTP_SMALL=1000 FILTER_N=200000 MEMORY_N=100000
-  SMB_LARGE=20 SMB_SMALL=1000 SMB_LIST=5000 SYNO_FILES=20000 SYNO_FOLDERS=40
-  SYNO_FETCH_FILES=5000 SYNO_FETCH_FOLDERS=10
+  RUNS=${RUNS:-2}
+  HTTP_LARGE=8 HTTP_SMALL=500 FILTER_N=200000 MEMORY_N=100000
+  SMB_LARGE=8 SMB_SMALL=500 SMB_LIST=2000 SYNO_FILES=20000 SYNO_FOLDERS=40
+  SYNO_FETCH_FILES=2000 SYNO_FETCH_FOLDERS=10
   PROFILES="home"
 else
   RUNS=${RUNS:-3}
@@ -571,8 +571,8 @@ section_script() { # NAME
   # machine by itself; run it alone for the full size.
   local -a args=() envs=()
   case $name in
-    xmp) if [ "$QUICK" = 1 ]; then envs=(RAWS=200 JPGS=30); else envs=(RAWS="${XMP_RAWS:-2000}" JPGS="${XMP_JPGS:-300}"); fi ;;
-    takeout) [ "$QUICK" = 1 ] && args=(10000 5) ;;
+    xmp) if [ "$QUICK" = 1 ]; then envs=(RAWS=100 JPGS=20); else envs=(RAWS="${XMP_RAWS:-2000}" JPGS="${XMP_JPGS:-300}"); fi ;;
+    takeout) [ "$QUICK" = 1 ] && args=(5000 5) ;;
   esac
   if env "${envs[@]}" PS_BENCH_RESULTS="$RESULTS" PS_BENCH_BIN="$BIN" PS_BENCH_QUICK="$QUICK" PS_BENCH_RUNS="$RUNS" PS_BENCH_TMP="$WORK/$name" \
     timeout -k 10 "${SCRIPT_TIMEOUT:-900}" bash "$script" "${args[@]}" >"$WORK/extra/$name.txt" 2>"$WORK/log/$name.log"; then
