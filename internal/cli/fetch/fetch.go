@@ -77,7 +77,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	// need not scan, and a run's other allocations are short-lived: a low
 	// GOGC keeps the heap close to the index at little CPU cost, so memory
 	// stays flat on million-record inputs.
-	debug.SetGCPercent(25)
+	debug.SetGCPercent(10)
 	log := c.Logger(stdio.Err)
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
