@@ -22,6 +22,7 @@ type index struct {
 	contents map[[sha256.Size]byte]*content
 	sidecars map[uint32]*dirSidecars
 	albums   map[uint32]*albumInfo
+	names    map[uint32]map[string]bool // media names per folder, built for matching (hasMedia)
 }
 
 // content is one distinct file, wherever it appears.
@@ -146,6 +147,9 @@ const (
 	matchEdited = "edited" // an edited copy: the original's JSON
 	matchLive   = "live"   // a live or motion photo's video part: the photo's JSON
 	matchTitle  = "title"  // the only JSON of the folder whose title is its name
+	// a "(n)" copy whose sidecar lost the index, when no file without the
+	// index is there to claim it
+	matchUnindexed = "unindexed"
 )
 
 // match finds the sidecar of a media file named name in folder dir.
@@ -178,8 +182,36 @@ func (x *index) match(dir uint32, name string) (*sidecar, string) {
 		if sc := ds.byTitle[m.full]; sc != nil {
 			return sc, matchTitle
 		}
+		return nil, ""
+	}
+	// Some exports drop the index from the sidecar ("2025-04-28(3516).jpg"
+	// with "2025-04-28.jpg.su….json"): take the unindexed sidecar when no
+	// unindexed file of that name is there to claim it.
+	if !x.hasMedia(dir, m.base) {
+		unindexed := m
+		unindexed.index = 0
+		if sc := ds.own(unindexed); sc != nil {
+			return sc, matchUnindexed
+		}
 	}
 	return nil, ""
+}
+
+// hasMedia reports whether folder dir holds a media file named name.
+// The name sets are built on first use, once every part has been read.
+func (x *index) hasMedia(dir uint32, name string) bool {
+	if x.names == nil {
+		x.names = map[uint32]map[string]bool{}
+		for _, c := range x.contents {
+			for _, o := range c.occs {
+				if x.names[o.dir] == nil {
+					x.names[o.dir] = map[string]bool{}
+				}
+				x.names[o.dir][o.name] = true
+			}
+		}
+	}
+	return x.names[dir][name]
 }
 
 // own applies the rules for a file's own sidecar: "IMG.JPG(1).json" for

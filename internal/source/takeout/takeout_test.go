@@ -145,6 +145,7 @@ var wantEnglish = map[string]want{
 	y23 + "Café.jpg":                      {"2023-11-11T11:11:11Z", "sidecar", "own", nil, nil, "photo"},
 	y23 + "orphan.jpg":                    {"2021-03-04T10:11:12Z", "exif", "", nil, []string{"no_sidecar"}, "photo"},
 	y23 + "noexif.png":                    {"2025-01-02T03:04:05Z", "archive", "", nil, []string{"no_sidecar"}, "photo"},
+	y23 + "2025-04-28(3516).jpg":          {"2025-04-28T17:00:00Z", "sidecar", "unindexed", nil, nil, "photo"},
 	y23 + "upload_only.png":               {"2024-12-31T23:00:00Z", "upload", "own", nil, nil, "photo"},
 	"Trash/IMG_T.JPG":                     {"2022-12-24T18:00:00Z", "sidecar", "own", nil, []string{"trashed"}, "photo"},
 	y23 + "shared.jpg":                    {"2023-03-03T03:03:03Z", "sidecar", "own", nil, []string{"partner_shared"}, "photo"},

@@ -42,7 +42,7 @@ func utc(s string) time.Time {
 }
 
 // English builds the English test library as Google would export it.
-// Export 1 has three parts (two zips and a tgz) holding 24 distinct
+// Export 1 has three parts (two zips and a tgz) holding 25 distinct
 // items; export 2 is the same library a few months later, in two zips,
 // with two new items (Photos from 2024/IMG_2024.JPG and Rome
 // 2023/IMG_0003.JPG). Identical items have identical bytes in both.
@@ -50,7 +50,7 @@ func utc(s string) time.Time {
 func English(exiftool, tmp string, export int) (map[string][]File, error) {
 	jpegs := map[string][]byte{}
 	seed := 0
-	for _, k := range strings.Fields("A B C D E F G H I J K M O P Q R T U V W X Y") {
+	for _, k := range strings.Fields("A B C D E F G H I J K M O P Q R T U V W X Y Z") {
 		seed++
 		jpegs[k] = JPEG(seed)
 	}
@@ -102,6 +102,9 @@ func English(exiftool, tmp string, export int) (map[string][]File, error) {
 		f(norm.NFD.String(y23+"Café.jpg"), jpegs["Q"]),
 		sc(y23+"Café.jpg.json", Meta{Title: "Café.jpg", Taken: utc("2023-11-11T11:11:11Z")}),
 		f(y23+"orphan.jpg", jpegs["R"]),
+		// The index lost from the sidecar's name (immich-app/immich#30319).
+		f(y23+"2025-04-28(3516).jpg", jpegs["Z"]),
+		sc(y23+"2025-04-28.jpg.su.json", Meta{Title: "2025-04-28.jpg", Taken: utc("2025-04-28T17:00:00Z")}),
 		{Name: y23 + "noexif.png", Data: png, Mtime: at, Store: true},
 		f(y23+"upload_only.png", append(png, " but a sidecar without photoTakenTime"...)),
 		sc(y23+"upload_only.png.json", Meta{Title: "upload_only.png"}),
