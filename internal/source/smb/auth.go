@@ -21,10 +21,10 @@ const credentialsName = "smb-credentials"
 // AuthCommand is "ps-auth smb".
 type AuthCommand struct {
 	Server       string `required:"" placeholder:"HOST[:PORT]" help:"The SMB server (port 445 unless given)."`
-	Share        string `required:"" help:"The share to sign in to."`
-	User         string `required:"" help:"User name on the server."`
-	Domain       string `help:"Windows domain or workgroup, when the server wants one."`
-	PasswordFile string `type:"path" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
+	Share        string `required:"" placeholder:"NAME" help:"The share to sign in to."`
+	User         string `required:"" placeholder:"USER" help:"User name on the server."`
+	Domain       string `placeholder:"DOMAIN" help:"Windows domain or workgroup, when the server wants one."`
+	PasswordFile string `type:"path" placeholder:"FILE" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
 }
 
 // Help is shown by ps-auth smb --help.
@@ -62,8 +62,8 @@ func (c *AuthCommand) Run(env *source.AuthEnv) error {
 	if err := store.SaveSession(rec); err != nil {
 		return fault.Wrap(fault.Local, err)
 	}
-	if env.Err != nil {
-		fmt.Fprintf(env.Err, "signed in to %s; credentials saved (mode 0600) in %s\n", cfg.ShareLocation(), env.Env.StateDir)
+	if env.Env.Log != nil {
+		env.Env.Log.Info(fmt.Sprintf("signed in to %s; credentials saved (mode 0600) in %s", cfg.ShareLocation(), env.Env.StateDir))
 	}
 	if err := env.Out.Encode(rec); err != nil {
 		return err
