@@ -270,9 +270,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	for _, a := range paramList(r, "additional") {
 		want[strings.Trim(a, `" `)] = true
 	}
+	key := fmt.Sprint(folder, want, cfg.OnlyMtime)
 	files := make([]json.RawMessage, 0, len(entries))
 	for _, e := range entries {
-		files = append(files, s.entryJSON(folder, e, want, cfg.OnlyMtime))
+		if c := e.rendered.Load(); c != nil && c.key == key {
+			files = append(files, c.json)
+			continue
+		}
+		b := s.entryJSON(folder, e, want, cfg.OnlyMtime)
+		e.rendered.Store(&rendered{key: key, json: b})
+		files = append(files, b)
 	}
 	var claimed any = total
 	if total < 0 {
