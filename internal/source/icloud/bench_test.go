@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,9 +127,11 @@ func BenchmarkList100k(b *testing.B) {
 				stop := make(chan struct{})
 				peak := peakHeap(stop)
 				sink := &countSink{}
+				cpu0 := cpuTime()
 				start := time.Now()
 				err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, sink)
 				elapsed := time.Since(start)
+				cpu := cpuTime() - cpu0
 				close(stop)
 				p := <-peak
 				if err != nil {
@@ -140,7 +143,15 @@ func BenchmarkList100k(b *testing.B) {
 				b.ReportMetric(float64(sink.n.Load())/elapsed.Seconds(), "items/s")
 				b.ReportMetric(float64(p-min(p, base.HeapInuse))/(1<<20), "peak-MiB")
 				b.ReportMetric(elapsed.Seconds(), "s/list")
+				b.ReportMetric(cpu.Seconds(), "client-cpu-s")
 			}
 		})
 	}
+}
+
+// cpuTime is the CPU this process (the client; the fake is a child) used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
