@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,8 +29,11 @@ import (
 // keep items taken in that range; --opt root=NAME names the Google Photos
 // folder when its localized name is not recognized.
 func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
-	if len(s.paths) == 0 {
-		return fault.Errorf(fault.NotFound, "%s: no Takeout parts match", s.location)
+	switch {
+	case s.input == "":
+		return fault.Errorf(fault.Permanent, "takeout: needs a path: takeout:FOLDER, takeout:PART.zip or takeout:'DIR/takeout-*.zip'")
+	case len(s.paths) == 0:
+		return fault.Errorf(fault.NotFound, "takeout:%s: no Takeout parts match", s.input)
 	}
 	parts, err := findParts(s.base, s.paths)
 	if err != nil {
@@ -74,7 +78,7 @@ func (l *lister) readParts(ctx context.Context) error {
 			case fault.ClassOf(err) == fault.Canceled || gctx.Err() != nil:
 				return fault.Wrap(fault.Canceled, context.Cause(gctx))
 			}
-			return l.failure(p.id, true, err)
+			return l.failure(p.abs, true, err)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -87,7 +91,7 @@ func (l *lister) readParts(ctx context.Context) error {
 }
 
 func (l *lister) failure(p string, folder bool, err error) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: l.src.location, Path: p}
+	rec := &record.Record{Type: record.TypeFailure, Source: Location, Path: p}
 	if p == "" {
 		rec.Path = "."
 	}
@@ -289,7 +293,7 @@ func (l *lister) record(c *content) *record.Record {
 		}
 	}
 	rec := &record.Record{
-		Type: record.TypeItem, Source: l.src.location, ID: hexSum, Path: x.occPath(&prim), Name: prim.name,
+		Type: record.TypeItem, Source: Location, ID: hexSum, Path: x.occPath(&prim), Name: prim.name,
 		Size: c.size, Media: c.media, Hash: map[string]string{"sha256": hexSum}, Meta: meta,
 	}
 	switch {
@@ -335,9 +339,11 @@ func (l *lister) record(c *content) *record.Record {
 	if len(c.occs) > 1 {
 		meta["copies"] = len(c.occs)
 	}
-	loc := map[string]any{"entry": x.entry(&prim)}
-	if p := l.parts[prim.part]; p.kind != partFiles {
-		loc["part"] = p.id
+	var loc map[string]any
+	if p := l.parts[prim.part]; p.kind == partFiles {
+		loc = map[string]any{"file": filepath.Join(l.src.base, filepath.FromSlash(x.entry(&prim)))}
+	} else {
+		loc = map[string]any{"archive": p.abs, "entry": x.entry(&prim)}
 		if p.kind != partZip {
 			loc["index"] = int64(prim.index)
 		}

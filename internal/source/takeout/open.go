@@ -20,10 +20,11 @@ import (
 
 // locator is where an item's bytes are: meta.takeout of its record.
 type locator struct {
-	part  string // archive path relative to the base folder; "" for a plain file
-	entry string
-	index int // position in a tar archive, -1 when unknown
-	after int // position of the item listed before it in the same archive, -1 when none
+	archive string // absolute path of the archive; "" for an extracted file
+	entry   string // entry name in the archive
+	file    string // absolute path of an extracted file
+	index   int    // position in a tar archive, -1 when unknown
+	after   int    // position of the item listed before it in the same archive, -1 when none
 }
 
 func locate(item *record.Record) (locator, error) {
@@ -32,14 +33,24 @@ func locate(item *record.Record) (locator, error) {
 	if m == nil {
 		return loc, fault.Errorf(fault.Permanent, "%s: the record has no meta.takeout: list it again with ps-list takeout:…", item.Path)
 	}
-	loc.part, _ = m["part"].(string)
+	loc.archive, _ = m["archive"].(string)
 	loc.entry, _ = m["entry"].(string)
+	loc.file, _ = m["file"].(string)
 	loc.index, loc.after = intMeta(m["index"]), intMeta(m["after"])
+	where := loc.entry
+	if loc.archive == "" {
+		where = filepath.ToSlash(loc.file)
+		if !filepath.IsAbs(loc.file) {
+			return loc, fault.Errorf(fault.Permanent, "%s: meta.takeout names no archive nor absolute file", item.Path)
+		}
+	} else if !filepath.IsAbs(loc.archive) {
+		return loc, fault.Errorf(fault.Permanent, "%s: meta.takeout.archive %q is not an absolute path", item.Path, loc.archive)
+	}
 	// The entry must be the file the record names: a record whose path
 	// was changed does not silently fetch another file.
-	e := nfc(loc.entry)
-	if loc.entry == "" || item.Path == "" || (e != item.Path && !strings.HasSuffix(e, "/"+item.Path)) {
-		return loc, fault.Errorf(fault.NotFound, "%s is not in this Takeout (entry %q)", item.Path, loc.entry)
+	w := nfc(where)
+	if where == "" || item.Path == "" || (w != item.Path && !strings.HasSuffix(w, "/"+item.Path)) {
+		return loc, fault.Errorf(fault.NotFound, "%s is not in this Takeout (entry %q)", item.Path, where)
 	}
 	return loc, nil
 }
@@ -56,37 +67,20 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	if err != nil {
 		return nil, err
 	}
-	if loc.part == "" {
-		return s.openFile(loc.entry, offset)
+	if loc.archive == "" {
+		return s.openFile(loc.file, offset)
 	}
-	abs, err := s.partPath(loc.part)
-	if err != nil {
-		return nil, err
-	}
-	kind, ok := archiveKind(abs)
+	kind, ok := archiveKind(loc.archive)
 	if !ok {
-		return nil, fault.Errorf(fault.Permanent, "%s is not a Takeout archive", loc.part)
+		return nil, fault.Errorf(fault.Permanent, "%s is not a Takeout archive", loc.archive)
 	}
 	if kind == partZip {
-		return s.openZip(abs, loc.entry, offset)
+		return s.openZip(loc.archive, loc.entry, offset)
 	}
-	return s.openTar(ctx, abs, kind == partTgz, loc, offset)
+	return s.openTar(ctx, loc.archive, kind == partTgz, loc, offset)
 }
 
-// partPath resolves a part id below the base folder.
-func (s *Source) partPath(id string) (string, error) {
-	p := filepath.FromSlash(id)
-	if !filepath.IsLocal(p) {
-		return "", fault.Errorf(fault.Permanent, "part %q is not inside %s", id, s.base)
-	}
-	return filepath.Join(s.base, p), nil
-}
-
-func (s *Source) openFile(rel string, offset int64) (*source.Content, error) {
-	abs, err := s.partPath(rel)
-	if err != nil {
-		return nil, err
-	}
+func (s *Source) openFile(abs string, offset int64) (*source.Content, error) {
 	f, err := os.Open(abs)
 	if err != nil {
 		return nil, classifyFS(err)
@@ -95,7 +89,7 @@ func (s *Source) openFile(rel string, offset int64) (*source.Content, error) {
 	if err != nil || !st.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = fault.Errorf(fault.Permanent, "%s is not a file", rel)
+			err = fault.Errorf(fault.Permanent, "%s is not a file", abs)
 		}
 		return nil, classifyFS(err)
 	}

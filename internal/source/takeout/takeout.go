@@ -13,6 +13,12 @@
 // item per distinct content, under the path of its year-folder copy, with
 // the albums it appears in. The id is the content's SHA-256, so it is the
 // same in every export of the same library.
+//
+// Every item's "source" is plain "takeout:", whichever export it came
+// from: an export is only how the library travels, and ps-fetch keys what
+// it has on (source, id), so a later export, wherever it was saved, adds
+// only what is new (and --mirror compares with the library as a whole).
+// Where the bytes are is in meta.takeout (absolute archive path, entry).
 package takeout
 
 import (
@@ -46,10 +52,10 @@ var Factory = source.Factory{
 
 // Source is one Takeout: a set of parts below a base folder.
 type Source struct {
-	location string // "takeout:" + the absolute path or pattern
-	base     string // folder the parts' ids are relative to
-	paths    []string
-	log      *slog.Logger
+	input string // the absolute path or pattern listed, for messages
+	base  string // folder the parts' ids are relative to
+	paths []string
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	zips   map[string]*zipPart
@@ -60,15 +66,20 @@ type Source struct {
 	tarHeaders atomic.Int64
 }
 
-// New opens the Takeout at location ("takeout:PATH").
+// Location is the "source" of every Takeout item (see the package doc).
+const Location = "takeout:"
+
+// New opens the Takeout at location ("takeout:PATH"). Plain "takeout:"
+// (the source of records) opens a source that can only fetch.
 func New(location string) (*Source, error) {
 	p, ok := strings.CutPrefix(location, "takeout:")
 	if !ok {
 		return nil, fault.Errorf(fault.Permanent, "not a takeout location: %q", location)
 	}
 	p = strings.TrimPrefix(p, "//")
+	s := &Source{zips: map[string]*zipPart{}, tars: map[string]*tarCursors{}}
 	if p == "" {
-		return nil, fault.Errorf(fault.Permanent, "takeout: needs a path: takeout:FOLDER or takeout:PART.zip")
+		return s, nil
 	}
 	if p == "~" || strings.HasPrefix(p, "~/") {
 		home, err := os.UserHomeDir()
@@ -81,7 +92,7 @@ func New(location string) (*Source, error) {
 	if err != nil {
 		return nil, fault.Wrap(fault.Permanent, err)
 	}
-	s := &Source{location: "takeout:" + filepath.ToSlash(abs), zips: map[string]*zipPart{}, tars: map[string]*tarCursors{}}
+	s.input = abs
 	if hasGlob(abs) {
 		s.paths, err = filepath.Glob(abs)
 		if err != nil {
@@ -109,8 +120,8 @@ func globBase(pattern string) string {
 	return dir
 }
 
-// Location is "takeout:" and the absolute path or pattern.
-func (s *Source) Location() string { return s.location }
+// Location is "takeout:", the source of every Takeout item.
+func (s *Source) Location() string { return Location }
 
 // Close closes the archives Open kept open.
 func (s *Source) Close() error {

@@ -259,16 +259,27 @@ func TestSinglePart(t *testing.T) {
 	}
 }
 
-// A second export of the same library, split differently, gives the same
-// ids for the same items, and new ids only for new ones.
+// A second export of the same library, split differently and saved
+// elsewhere, gives the same source and ids for the same items, and new ids
+// only for new ones; one Source fetches from both.
 func TestIDsStableAcrossExports(t *testing.T) {
 	_, one := list(t, "takeout:"+english(t, 1), source.ListOptions{Jobs: 2})
 	_, two := list(t, "takeout:"+english(t, 2), source.ListOptions{Jobs: 2})
+	fetch, err := New("takeout:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fetch.Close()
+	checkOpen(t, fetch, one[y23+"IMG_0001.JPG"], "export 1")
+	checkOpen(t, fetch, two[y23+"IMG_0001.JPG"], "export 2")
+	if err := fetch.List(context.Background(), source.ListOptions{}, &sink{}); err == nil {
+		t.Error("plain takeout: listed something")
+	}
 	if len(two) != len(one)+2 {
 		t.Errorf("export 2 has %d items, want %d", len(two), len(one)+2)
 	}
 	for p, it := range one {
-		if two[p] == nil || two[p].ID != it.ID || !two[p].Taken.Equal(it.Taken) && it.Meta["taken_from"] != "archive" {
+		if two[p] == nil || two[p].ID != it.ID || two[p].Source != it.Source || !two[p].Taken.Equal(it.Taken) && it.Meta["taken_from"] != "archive" {
 			t.Errorf("%s: changed between exports: %v vs %v", p, it, two[p])
 		}
 	}
@@ -386,7 +397,8 @@ func TestTruncatedParts(t *testing.T) {
 		t.Errorf("listed %d of the good part and %d of the cut tgz (want 3, and some but not all)", good, fromTgz)
 	}
 	slices.Sort(s.failures)
-	if len(s.failures) != 2 || !strings.HasPrefix(s.failures[0], "t-002.zip: ") || !strings.HasPrefix(s.failures[1], "t-003.tgz: ") {
+	if len(s.failures) != 2 || !strings.HasPrefix(s.failures[0], filepath.Join(dir, "t-002.zip")+": ") ||
+		!strings.HasPrefix(s.failures[1], filepath.Join(dir, "t-003.tgz")+": ") {
 		t.Errorf("failures %q, want one per cut part", s.failures)
 	}
 }
@@ -400,8 +412,8 @@ func TestHomeAndGlobLocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, got := list(t, "takeout:~/Downloads/takeout-*.zip", source.ListOptions{Jobs: 1})
-	if want := "takeout:" + home + "/Downloads/takeout-*.zip"; src.Location() != want {
-		t.Errorf("location %s, want %s", src.Location(), want)
+	if src.Location() != "takeout:" || src.input != home+"/Downloads/takeout-*.zip" {
+		t.Errorf("location %s, input %s", src.Location(), src.input)
 	}
 	if len(got) != 3 || got["x/y.jpg"] != nil {
 		t.Errorf("listed %v, want the 3 items of takeout-1.zip only", slices.Collect(maps.Keys(got)))
