@@ -3,7 +3,6 @@ package icloud_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -523,8 +522,6 @@ func TestTrustExpiryWarnings(t *testing.T) {
 		t.Errorf("no session: %v", err)
 	}
 }
-
-var _ = errors.New
 
 func TestSinceStopsPaging(t *testing.T) {
 	zones := library(450, 0)

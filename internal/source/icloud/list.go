@@ -411,7 +411,8 @@ func (l *lister) page(ctx context.Context, rank int) error {
 			if rank >= l.count {
 				l.markEnd(rank) // a probe past the count failed: stop probing there
 			}
-			if fault.ClassOf(err) == fault.Auth || fault.ClassOf(err) == fault.Permanent && codeOf(err) == "ACCESS_DENIED" {
+			// A session or account problem fails every page alike: stop.
+			if c := fault.ClassOf(err); c == fault.Auth || c == fault.Permanent {
 				return err
 			}
 			return l.sink.Failure(l.rangeRecord(rank), err)
