@@ -10,6 +10,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,10 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if err != nil {
 		return err
 	}
+	if len(parts) == 1 && partNumber.MatchString(parts[0].abs) {
+		s.logf("takeout: %s is one part of a multi-part export: items and sidecars in the other parts are missing; "+
+			"list them all (takeout:'DIR/takeout-*.zip'), and never use ps-fetch --mirror on one part", filepath.Base(parts[0].abs))
+	}
 	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: opts.Opts["root"]}
 	if err := l.readParts(ctx); err != nil {
 		return err
@@ -54,6 +59,9 @@ type lister struct {
 	x     *index
 	root  string
 }
+
+// partNumber matches the name of one part of a multi-part export.
+var partNumber = regexp.MustCompile(`-\d{3}\.(zip|tgz|tar\.gz)$`)
 
 // sinkError carries a sink's error out of a part walk unchanged.
 type sinkError struct{ err error }
