@@ -236,13 +236,15 @@ func TestListRefusesHostileEntries(t *testing.T) {
 	srv.AddFile(synologytest.File{Path: "ok/IMG_1.CR3", Data: []byte("one"), Mtime: time.Unix(1700000000, 0)})
 	srv.AddFile(synologytest.File{Path: "IMG_2.CR3", Data: []byte("two"), Mtime: time.Unix(1700000000, 0)})
 	bad := srv.AddHostile("") + srv.AddHostile("ok")
+	// Not hostile: a name in NFD whose path is in NFC (macOS uploads).
+	srv.AddRawEntry("ok", `{"name":"Cafe\u0301.JPG","path":"/09.26.25 First Last/ok/Caf\u00e9.JPG","isdir":false,"additional":{"size":1,"time":{"mtime":1700000000}}}`)
 	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{})
-	if len(sink.items) != 2 {
+	if len(sink.items) != 3 {
 		var ids []string
 		for _, it := range sink.items {
 			ids = append(ids, it.ID)
 		}
-		t.Errorf("items %q, want only the two real files", ids)
+		t.Errorf("items %q, want only the three real files", ids)
 	}
 	if len(sink.failures) != bad {
 		t.Errorf("%d failure records, want one per hostile entry (%d)", len(sink.failures), bad)
