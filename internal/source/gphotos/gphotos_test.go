@@ -369,3 +369,27 @@ func TestDailyQuota(t *testing.T) {
 		t.Errorf("download past the daily byte quota: %v (class %s)", err, fault.ClassOf(err))
 	}
 }
+
+// Once the picking session has expired, its items cannot be fetched any
+// more: a permanent failure that says to pick again.
+func TestExpiredPickingSession(t *testing.T) {
+	srv := gphotostest.Start(gphotostest.Options{PickAfterPolls: 1}, items(3, time.Now().Add(-time.Hour)))
+	defer srv.Close()
+	env, _ := signIn(t, srv, AuthCmd{})
+	setEndpoints(t, srv)
+	src, err := New(env, "gphotos:picker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := listAll(t, src, source.ListOptions{Opts: map[string]string{"browser": "false"}})
+	srv.ExpireSessions()
+	srv.ExpireURLs()
+	fetch, err := New(env, "gphotos:picker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = fetch.Open(context.Background(), got[0], 0)
+	if fault.ClassOf(err) != fault.Permanent || fault.HintOf(err) != "ps-list gphotos:picker" || !strings.Contains(err.Error(), "PERMISSION_DENIED") {
+		t.Errorf("Open after the session expired: %v (class %s, hint %q)", err, fault.ClassOf(err), fault.HintOf(err))
+	}
+}

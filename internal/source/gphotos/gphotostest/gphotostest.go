@@ -182,6 +182,15 @@ func (s *Server) ExpireURLs() {
 	}
 }
 
+// ExpireSessions moves every picking session past its expireTime.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ps := range s.sessions {
+		ps.expires = time.Time{}
+	}
+}
+
 // RevokeRefreshTokens makes refreshes fail with invalid_grant.
 func (s *Server) RevokeRefreshTokens() {
 	s.mu.Lock()
