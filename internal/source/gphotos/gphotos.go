@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,7 +81,12 @@ func New(env source.Env, location string) (*Source, error) {
 		return nil, fault.WithHint(fault.Auth, fmt.Errorf("the saved Google sign-in does not cover gphotos:%s", kind),
 			"ps-auth gphotos --client-secret client_secret.json "+flag)
 	}
-	s := &Source{kind: kind, env: env, tok: tok, http: &http.Client{Timeout: 10 * time.Minute},
+	// No overall client timeout: a video download may take hours. API
+	// calls get their own deadline (callOnce); a stalled download is
+	// ps-fetch's --idle-timeout.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.ResponseHeaderTimeout = time.Minute
+	s := &Source{kind: kind, env: env, tok: tok, http: &http.Client{Transport: transport},
 		picker: envOr("PS_GPHOTOS_PICKER_URL", "https://photospicker.googleapis.com"), library: envOr("PS_GPHOTOS_LIBRARY_URL", "https://photoslibrary.googleapis.com"),
 		policy: retry.Default, fresh: map[string]freshURL{}}
 	s.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
@@ -121,7 +127,12 @@ func (s *Source) call(ctx context.Context, method, url string, body, out any) er
 	return err
 }
 
+// apiTimeout bounds one API request, body included.
+const apiTimeout = 2 * time.Minute
+
 func (s *Source) callOnce(ctx context.Context, method, url string, body, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
 	var payload []byte
 	if body != nil {
 		var err error
@@ -169,10 +180,10 @@ func (s *Source) do(req *http.Request) (*http.Response, string, error) {
 	req.Header.Set("Authorization", "Bearer "+access)
 	resp, err := s.http.Do(req)
 	if err != nil {
-		if req.Context().Err() != nil {
+		if errors.Is(req.Context().Err(), context.Canceled) {
 			return nil, "", fault.Wrap(fault.Canceled, req.Context().Err())
 		}
-		return nil, "", fault.Wrap(fault.Transient, err)
+		return nil, "", fault.Wrap(fault.Transient, err) // timeouts included
 	}
 	return resp, access, nil
 }
