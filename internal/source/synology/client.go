@@ -196,8 +196,11 @@ func (c *client) login(ctx context.Context, password string) (string, error) {
 	_, err := c.policy.Do(ctx, func(int) error {
 		var ld api.LoginData
 		if err := c.post(ctx, "", api.APILogin, "login", 1, params, &ld); err != nil {
-			if codeOf(err) == codeWrongPassword {
+			switch codeOf(err) {
+			case codeWrongPassword:
 				return fault.Errorf(fault.Auth, "the share password is wrong")
+			case codeNotPermitted:
+				return fault.Errorf(fault.Auth, "the NAS refuses sign-ins from this address for now (blocked after wrong passwords?)")
 			}
 			return err
 		}
