@@ -28,9 +28,10 @@ import (
 //	    SYNO_GOFILE_LINK, SYNO_QC_LINK, SYNO_LANDING (a page that redirects
 //	    with JavaScript), PS_QUICKCONNECT_URL (the fake coordinator) and
 //	    SSL_CERT_FILE (the fake's CA, so TLS is verified as usual).
-//	syno fault OP [status=N] [code=N] [times=N] [cut=BYTES] [path=S] [retryafter=S] [delay=D]
+//	syno fault OP [status=N] [code=N] [times=N] [cut=BYTES] [stall=BYTES] [path=S] [retryafter=S] [delay=D]
 //	    inject a fault into the next matching requests (OP: login, initdata,
-//	    list, download, serv, pingpong, any; times=-1: until cleared)
+//	    list, download, serv, pingpong, any; times=-1: until cleared;
+//	    stall=BYTES delay=D sends BYTES of the body, then nothing for D)
 //	syno clear                  remove all faults
 //	syno expire                 end every session now
 //	syno set uses=N|download-uses=N|ttl=D|ignorerange=BOOL|pagecap=N
@@ -162,6 +163,8 @@ func parseSynoFault(ts *testscript.TestScript, args []string) synologytest.Fault
 			f.Times, err = strconv.Atoi(v)
 		case "cut":
 			f.CutAfter, err = strconv.ParseInt(v, 10, 64)
+		case "stall":
+			f.StallAfter, err = strconv.ParseInt(v, 10, 64)
 		case "path":
 			f.Path = v
 		case "retryafter":

@@ -383,6 +383,37 @@ func TestOpenResumesAndRestarts(t *testing.T) {
 	}
 }
 
+// A relay that stops sending mid-body: the read fails (transient) after
+// the idle time instead of hanging, and the next Open resumes.
+func TestOpenStalledBodyTimesOut(t *testing.T) {
+	srv := startFake(t, synologytest.Config{})
+	data := bytes.Repeat([]byte("abcdefgh"), 4096)
+	srv.AddFile(synologytest.File{Path: "IMG_1.CR3", Data: data, Mtime: time.Unix(1700000000, 0)})
+	src := open(t, srv, t.TempDir())
+	src.idle = 300 * time.Millisecond
+	srv.Inject(synologytest.Fault{Op: "download", StallAfter: 5000, Delay: time.Minute})
+	item := &record.Record{ID: "/09.26.25 First Last/IMG_1.CR3"}
+	c, err := src.Open(context.Background(), item, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	part, err := io.ReadAll(c)
+	c.Close()
+	if fault.ClassOf(err) != fault.Transient || !strings.Contains(err.Error(), "stalled") || time.Since(start) > 20*time.Second {
+		t.Fatalf("stalled body: %v after %s", err, time.Since(start))
+	}
+	c, err = src.Open(context.Background(), item, int64(len(part)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(c)
+	c.Close()
+	if err != nil || !bytes.Equal(append(part, rest...), data) {
+		t.Fatalf("resume after a stall: %d+%d bytes, %v", len(part), len(rest), err)
+	}
+}
+
 func TestOpenRetriesBusyAndBadGateway(t *testing.T) {
 	srv := startFake(t, synologytest.Config{})
 	srv.AddFile(synologytest.File{Path: "IMG_1.CR3", Data: []byte("raw"), Mtime: time.Unix(1700000000, 0)})

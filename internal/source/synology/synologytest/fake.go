@@ -95,7 +95,8 @@ type Fault struct {
 	RetryAfter int           // with Status: a Retry-After header, seconds
 	Code       int           // answer {"success":false,"error":{"code":Code}} with HTTP 200
 	CutAfter   int64         // download: send this many bytes of the body, then drop the connection
-	Delay      time.Duration // stall this long before answering
+	StallAfter int64         // download: send this many bytes, then stall for Delay mid-body
+	Delay      time.Duration // stall this long before answering (or mid-body, with StallAfter)
 }
 
 // Stats counts what the fake saw.

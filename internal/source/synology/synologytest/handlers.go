@@ -97,7 +97,7 @@ func (s *Server) injected(w http.ResponseWriter, r *http.Request, op, target str
 	if f == nil {
 		return false
 	}
-	if f.Delay > 0 {
+	if f.Delay > 0 && f.StallAfter == 0 {
 		select {
 		case <-time.After(f.Delay):
 		case <-r.Context().Done():
@@ -117,7 +117,10 @@ func (s *Server) injected(w http.ResponseWriter, r *http.Request, op, target str
 		apiFail(w, f.Code)
 		return true
 	case f.CutAfter > 0 && op == "download":
-		s.download(w, r, target, f.CutAfter)
+		s.download(w, r, target, bodyFault{cut: f.CutAfter})
+		return true
+	case f.StallAfter > 0 && op == "download":
+		s.download(w, r, target, bodyFault{stallAt: f.StallAfter, stall: f.Delay})
 		return true
 	}
 	return false
@@ -358,12 +361,18 @@ func (s *Server) downloadAPI(w http.ResponseWriter, r *http.Request) {
 	if s.injected(w, r, "download", target) {
 		return
 	}
-	s.download(w, r, target, 0)
+	s.download(w, r, target, bodyFault{})
 }
 
-// download streams a file (or a folder as ZIP). cut > 0 drops the
-// connection after that many body bytes.
-func (s *Server) download(w http.ResponseWriter, r *http.Request, target string, cut int64) {
+// bodyFault spoils a download body: cut drops the connection after that
+// many bytes; stallAt sends that many and then waits stall.
+type bodyFault struct {
+	cut, stallAt int64
+	stall        time.Duration
+}
+
+// download streams a file (or a folder as ZIP), spoiled by bf.
+func (s *Server) download(w http.ResponseWriter, r *http.Request, target string, bf bodyFault) {
 	if code := s.useSession(r, true); code != 0 {
 		apiFail(w, code) // 200 with a 38-byte JSON body, as a real NAS does
 		return
@@ -414,21 +423,27 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, target string,
 	if r.Method == http.MethodHead {
 		return
 	}
-	s.body(w, target, e, start, end, cut)
+	s.body(w, r, target, e, start, end, bf)
 }
 
-// body writes bytes [start, end) of e, or only cut of them before
-// aborting the connection.
-func (s *Server) body(w http.ResponseWriter, target string, e *entry, start, end, cut int64) {
-	if cut > 0 && start+cut < end {
-		end = start + cut
-	} else {
-		cut = 0
+// body writes bytes [start, end) of e, spoiled by bf.
+func (s *Server) body(w http.ResponseWriter, r *http.Request, target string, e *entry, start, end int64, bf bodyFault) {
+	cut := bf.cut > 0 && start+bf.cut < end
+	if cut {
+		end = start + bf.cut
+	}
+	stallAt := int64(-1)
+	if bf.stallAt > 0 {
+		stallAt = start + bf.stallAt
 	}
 	buf := make([]byte, 64<<10)
 	seed := seedOf(strings.TrimPrefix(target, "/"+s.config().RootName+"/"))
+	flusher, _ := w.(http.Flusher)
 	for off := start; off < end; {
 		n := min(int64(len(buf)), end-off)
+		if stallAt > off {
+			n = min(n, stallAt-off)
+		}
 		if e.data != nil {
 			copy(buf[:n], e.data[off:off+n])
 		} else {
@@ -438,10 +453,20 @@ func (s *Server) body(w http.ResponseWriter, target string, e *entry, start, end
 			return
 		}
 		off += n
+		if off == stallAt {
+			if flusher != nil {
+				flusher.Flush()
+			}
+			select {
+			case <-time.After(bf.stall):
+			case <-r.Context().Done():
+				return
+			}
+		}
 	}
-	if cut > 0 {
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
+	if cut {
+		if flusher != nil {
+			flusher.Flush()
 		}
 		panic(http.ErrAbortHandler) // drop the connection mid-body
 	}
@@ -508,7 +533,7 @@ func (s *Server) singleFileDownload(w http.ResponseWriter, r *http.Request, rest
 	if s.injected(w, r, "download", target) {
 		return
 	}
-	s.download(w, r, target, 0)
+	s.download(w, r, target, bodyFault{})
 }
 
 // sharePage is /sharing/<id>: a page whose JavaScript builds the password
