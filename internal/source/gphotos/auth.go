@@ -100,7 +100,9 @@ func (c *AuthCmd) Run(env *source.AuthEnv) error {
 	if err := store.SaveSession(rec); err != nil {
 		return fault.Wrap(fault.Local, err)
 	}
-	fmt.Fprintf(env.Err, "Signed in to Google Photos; the token is saved (mode 0600) in %s.\n", env.Env.StateDir)
+	if env.Env.Log != nil {
+		env.Env.Log.Info("Signed in to Google Photos; the token is saved (mode 0600) in " + env.Env.StateDir)
+	}
 	if err := env.Out.Encode(rec); err != nil {
 		return err
 	}

@@ -38,7 +38,11 @@ var Factory = source.Factory{
 	Schemes: []string{"gphotos"},
 	Help:    "Google Photos through its APIs: gphotos:picker (items you pick), gphotos:library (media this client uploaded); the whole library: takeout:",
 	New: func(_ context.Context, env source.Env, location string, _ *record.Record) (source.Source, error) {
-		return New(env, location)
+		s, err := New(env, location)
+		if err != nil {
+			return nil, err // a nil interface, not a nil *Source
+		}
+		return s, nil
 	},
 	Auth: func() any { return &AuthCmd{} },
 }
