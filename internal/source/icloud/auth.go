@@ -480,9 +480,9 @@ func cookieHeader(m map[string]string) string {
 
 // AuthCommand is "ps-auth icloud".
 type AuthCommand struct {
-	Username     string `required:"" help:"Apple ID (e-mail address)."`
-	PasswordFile string `type:"existingfile" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
-	Code         string `help:"The six-digit two-factor code, for scripts (else it is read from stdin or asked for)."`
+	Username     string `required:"" placeholder:"EMAIL" help:"Apple ID (e-mail address)."`
+	PasswordFile string `type:"existingfile" placeholder:"FILE" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
+	Code         string `placeholder:"CODE" help:"The six-digit two-factor code, for scripts (else it is read from stdin or asked for)."`
 	Domain       string `enum:"com,cn" default:"com" help:"Apple's domain: com, or cn for accounts in mainland China."`
 }
 

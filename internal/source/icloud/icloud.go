@@ -36,7 +36,7 @@ import (
 var Factory = source.Factory{
 	Name:    "icloud",
 	Schemes: []string{"icloud"},
-	Help:    "iCloud Photos: icloud:, icloud:album/NAME, icloud:favorites (after ps-auth icloud)",
+	Help:    "iCloud Photos (icloud:, icloud:album/NAME, icloud:favorites, …)",
 	New: func(ctx context.Context, env source.Env, location string, session *record.Record) (source.Source, error) {
 		return Open(ctx, env, location, session)
 	},
