@@ -122,3 +122,19 @@ func (c *countSink) Item(*record.Record) error { c.n.Add(1); return nil }
 func (c *countSink) Failure(rec *record.Record, err error) error {
 	return fmt.Errorf("%s: %w", rec.Path, err)
 }
+
+func BenchmarkListHash(b *testing.B) {
+	srv := smbtest.New(b, smbtest.Options{})
+	const size = 256 << 20
+	if err := srv.WriteLarge("v/large.MOV", size, 1); err != nil {
+		b.Fatal(err)
+	}
+	s := benchSource(b, srv)
+	b.SetBytes(size)
+	for b.Loop() {
+		sink := &countSink{}
+		if err := s.List(context.Background(), source.ListOptions{Jobs: 1, Hash: "sha256"}, sink); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
