@@ -84,9 +84,9 @@ type engine struct {
 	user   context.Context
 
 	// Owned by the planning goroutine.
-	claims    map[uint64]uint64 // local-name hash → key, for names first given out in this run
-	complete  map[string]bool   // sources whose end record said complete
-	listFault bool              // an incomplete end or a folder failure came through
+	claims    claimSet        // local-name hash → key, for names first given out in this run
+	complete  map[string]bool // sources whose end record said complete
+	listFault bool            // an incomplete end or a folder failure came through
 
 	mu       sync.Mutex
 	authStop map[string]error // source → the auth error that stopped it
@@ -177,7 +177,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	e := &engine{
 		opts: opts, root: root, ix: ix, mw: mw, out: out, prog: opts.Progress, log: opts.Log,
 		ctx: wctx, cancel: cancel, user: ctx,
-		claims: map[uint64]uint64{}, complete: map[string]bool{}, authStop: map[string]error{},
+		complete: map[string]bool{}, authStop: map[string]error{},
 	}
 	e.bufs.New = func() any { b := make([]byte, copyBuf); return &b }
 	return e, nil

@@ -36,7 +36,7 @@ func (e *engine) mirror() error {
 		if !e.complete[en.Source] || !e.ix.Stale(en) {
 			return nil
 		}
-		if _, claimed := e.claims[e.ix.NameHash(en.Local)]; claimed {
+		if _, claimed := e.claims.get(e.ix.NameHash(en.Local)); claimed {
 			return nil
 		}
 		e.remove(en)

@@ -125,7 +125,7 @@ func (e *engine) assign(j *job, cand string) error {
 	for n := 0; n <= maxSuffix; n++ {
 		name := naming.WithSuffix(cand, n)
 		h := e.ix.NameHash(name)
-		if owner, ok := e.claims[h]; ok {
+		if owner, ok := e.claims.get(h); ok {
 			if owner != j.key {
 				continue
 			}
@@ -142,7 +142,7 @@ func (e *engine) assign(j *job, cand string) error {
 		if !free && !adopt {
 			continue
 		}
-		e.claims[h] = j.key
+		e.claims.put(h, j.key)
 		j.local, j.suffix = name, n
 		if adopt && !e.opts.Force {
 			j.mode = modeAdopt
