@@ -34,7 +34,11 @@ var Factory = source.Factory{
 	Schemes: []string{"smb"},
 	Help:    "an SMB share: smb://[user@]host[:port]/share[/path]",
 	New: func(_ context.Context, env source.Env, location string, session *record.Record) (source.Source, error) {
-		return FromLocation(env, location, session)
+		s, err := FromLocation(env, location, session)
+		if err != nil {
+			return nil, err // a nil interface, not a nil *Source
+		}
+		return s, nil
 	},
 	Auth: func() any { return &AuthCommand{} },
 }
@@ -110,7 +114,7 @@ func loadCredentials(env source.Env, cfg Config) (Credentials, error) {
 	if pw, ok := os.LookupEnv("PS_PASSWORD"); ok && cfg.User != "" {
 		return Credentials{Username: cfg.User, Password: pw, Domain: cfg.Domain}, nil
 	}
-	return creds, fault.WithHint(fault.Auth, errors.New("no saved credentials for "+cfg.ShareLocation()), cfg.Hint())
+	return creds, fault.WithHint(fault.Auth, errors.New("no saved credentials for "+cfg.ShareLocation()+" (sign in with ps-auth smb, or set PS_PASSWORD)"), cfg.Hint())
 }
 
 // Location is the redacted, canonical location.

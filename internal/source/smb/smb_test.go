@@ -416,6 +416,18 @@ func TestLargeFileOffsets(t *testing.T) {
 	}
 }
 
+func TestFactoryWithoutCredentials(t *testing.T) {
+	t.Setenv("PS_PASSWORD", "")
+	os.Unsetenv("PS_PASSWORD")
+	src, err := Factory.New(context.Background(), source.Env{StateDir: t.TempDir()}, "smb://me@nas/photos", nil)
+	if src != nil {
+		t.Errorf("Factory.New returned a source (%#v) with its error", src)
+	}
+	if fault.ClassOf(err) != fault.Auth || fault.HintOf(err) != "ps-auth smb --server nas --share photos --user me" {
+		t.Errorf("no credentials: %v (class %s, hint %q)", err, fault.ClassOf(err), fault.HintOf(err))
+	}
+}
+
 func TestParseLocation(t *testing.T) {
 	for _, tc := range []struct {
 		in, loc, share, folder, user string
