@@ -161,7 +161,12 @@ func (c *AuthCmd) signIn(ctx context.Context, env *source.AuthEnv, s *saved) (*o
 	codes := make(chan callback, 1)
 	srv := &http.Server{Handler: callbackHandler(state, codes), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the browser get its "signed in" page before closing.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
 
 	fmt.Fprintf(env.Err, "Sign in to Google Photos in your browser:\n\n  %s\n\nWaiting for Google to send you back to %s …\n", authURL, conf.RedirectURL)
 	if !c.NoBrowser {
@@ -210,6 +215,9 @@ func callbackHandler(state string, out chan<- callback) http.Handler {
 			msg = cb.err.Error()
 		}
 		fmt.Fprintf(w, "<!doctype html><title>ps-auth gphotos</title><p>%s</p>\n", html.EscapeString(msg))
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
 		once.Do(func() { out <- cb })
 	})
 }
