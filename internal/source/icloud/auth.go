@@ -121,6 +121,10 @@ type Login struct {
 	ep    endpoints
 	c     *client
 	saved savedAuth
+	// The first trusted phone number of the 2FA challenge, for accounts
+	// without an Apple device to show the code.
+	phoneID   int
+	phoneName string
 }
 
 // Run signs in, reusing what saved holds, and returns the account and what
@@ -299,7 +303,8 @@ func (l *Login) signIn(ctx context.Context) (*accountInfo, map[string]string, er
 	if !info.needs2FA() {
 		return info, cookies, nil
 	}
-	if err := l.twoFactor(ctx); err != nil {
+	sms := info.DSInfo != nil && !info.DSInfo.HasICloudQualifyingDevice && l.phoneID != 0
+	if err := l.twoFactor(ctx, sms); err != nil {
 		return nil, nil, err
 	}
 	return l.accountLogin(ctx)
@@ -364,6 +369,17 @@ func (l *Login) srp(ctx context.Context, password string) (*response, error) {
 	if resp.status == http.StatusConflict && (resp.header.Get("X-Apple-EDP") != "" || resp.header.Get("X-Apple-PDP") != "") {
 		l.c.log.Warn("icloud: Apple asks for the escrow step (X-Apple-EDP), which ps does not do yet; trying without")
 	}
+	var challenge struct {
+		TrustedPhoneNumbers []struct {
+			ID                 int    `json:"id"`
+			ObfuscatedNumber   string `json:"obfuscatedNumber"`
+			NumberWithDialCode string `json:"numberWithDialCode"`
+		} `json:"trustedPhoneNumbers"`
+	}
+	if json.Unmarshal(resp.body, &challenge) == nil && len(challenge.TrustedPhoneNumbers) > 0 {
+		p := challenge.TrustedPhoneNumbers[0]
+		l.phoneID, l.phoneName = p.ID, orDefault(p.ObfuscatedNumber, p.NumberWithDialCode)
+	}
 	if resp.status == http.StatusConflict && strings.Contains(string(resp.body), "fsaChallenge") {
 		return nil, fault.Errorf(fault.Permanent, "this Apple ID uses security keys (FIDO), which iCloud's web sign-in for ps cannot use")
 	}
@@ -404,9 +420,26 @@ func (l *Login) accountLogin(ctx context.Context) (*accountInfo, map[string]stri
 // twoFactor asks Apple to push a code to the trusted devices, checks the
 // code the user types, and trusts this session so the next sign-ins need
 // no code.
-func (l *Login) twoFactor(ctx context.Context) error {
+//
+// Accounts without an Apple device get the code by SMS to their first
+// trusted phone number instead.
+func (l *Login) twoFactor(ctx context.Context, sms bool) error {
+	ask := request{where: "request a code", method: http.MethodPut, url: l.ep.auth + "/verify/trusteddevice/securitycode", header: l.authHeaders(false)}
+	check := l.ep.auth + "/verify/trusteddevice/securitycode"
+	phone := map[string]any{"id": l.phoneID}
+	if sms {
+		l.c.log.Info("icloud: no Apple device on this account; Apple sends the code by SMS to " + l.phoneName)
+		h := l.authHeaders(false)
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		ask = request{where: "request an SMS code", method: http.MethodPut, url: l.ep.auth + "/verify/phone", header: h,
+			body: map[string]any{"phoneNumber": phone, "mode": "sms"}}
+		check = l.ep.auth + "/verify/phone/securitycode"
+	}
 	// Since iOS 26.4 the code is only sent when asked for.
-	if _, err := l.call(ctx, request{where: "request a code", method: http.MethodPut, url: l.ep.auth + "/verify/trusteddevice/securitycode", header: l.authHeaders(false)}); err != nil {
+	if _, err := l.call(ctx, ask); err != nil {
+		if sms {
+			return authFailure(err, l.c.hint)
+		}
 		l.c.log.Warn("icloud: asking Apple to send a code failed; a code may still arrive", "err", err)
 	}
 	for attempt := 1; ; attempt++ {
@@ -417,9 +450,13 @@ func (l *Login) twoFactor(ctx context.Context) error {
 		code = strings.TrimSpace(code)
 		h := l.authHeaders(false)
 		h.Set("Accept", "application/json")
+		body := map[string]any{"securityCode": map[string]string{"code": code}}
+		if sms {
+			h.Set("Accept", "application/json; charset=utf-8")
+			body["phoneNumber"], body["mode"] = phone, "sms"
+		}
 		resp, err := l.call(ctx, request{
-			where: "verify code", method: http.MethodPost, url: l.ep.auth + "/verify/trusteddevice/securitycode", header: h,
-			body: map[string]any{"securityCode": map[string]string{"code": code}}, accept: []int{http.StatusConflict},
+			where: "verify code", method: http.MethodPost, url: check, header: h, body: body, accept: []int{http.StatusConflict},
 		})
 		if err == nil && codeAccepted(resp) {
 			break

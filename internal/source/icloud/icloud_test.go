@@ -621,3 +621,15 @@ func TestStaleCountsAndEmptyPages(t *testing.T) {
 		})
 	}
 }
+
+func TestSignInBySMSWithoutAppleDevice(t *testing.T) {
+	fake := startFake(t, icloudtest.Options{RequirePush: true})
+	fake.SetAccount(user, func(a *icloudtest.Account) { a.NoDevice = true })
+	run := signIn(t, t.TempDir(), "012345\n", icloud.AuthCommand{})
+	if run.err != nil || !strings.Contains(run.stderr, "by SMS") {
+		t.Fatalf("SMS sign-in: %v\n%s", run.err, run.stderr)
+	}
+	if st := fake.Stats(); st.CodePushes != 1 || st.CodeChecks != 1 {
+		t.Errorf("SMS: %+v", st)
+	}
+}

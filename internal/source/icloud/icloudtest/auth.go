@@ -30,6 +30,7 @@ type authSession struct {
 	verified bool   // password proven
 	twoFA    bool   // code checked (or a trust token was valid)
 	pushed   bool
+	sms      bool
 }
 
 type trustToken struct {
@@ -76,6 +77,10 @@ func (s *Server) handleAuth(w http.ResponseWriter, r *http.Request) {
 	case op == "verify/trusteddevice/securitycode" && r.Method == http.MethodPut:
 		s.pushCode(w, r)
 	case op == "verify/trusteddevice/securitycode" && r.Method == http.MethodPost:
+		s.checkCode(w, r)
+	case op == "verify/phone" && r.Method == http.MethodPut:
+		s.pushSMS(w, r)
+	case op == "verify/phone/securitycode" && r.Method == http.MethodPost:
 		s.checkCode(w, r)
 	case op == "2sv/trust":
 		s.trustSession(w, r)
@@ -248,6 +253,27 @@ func (s *Server) pushCode(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
+// pushSMS sends the code to a trusted phone number.
+func (s *Server) pushSMS(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PhoneNumber struct {
+			ID int `json:"id"`
+		} `json:"phoneNumber"`
+		Mode string `json:"mode"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.CodePushes++
+	sess := s.session(r)
+	if sess == nil || req.PhoneNumber.ID != 1 || req.Mode != "sms" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"hasError": true})
+		return
+	}
+	sess.pushed, sess.sms = true, true
+	writeJSON(w, http.StatusOK, map[string]any{"trustedPhoneNumber": map[string]any{"id": 1}})
+}
+
 func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		SecurityCode struct {
@@ -263,7 +289,9 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	delivered := sess.pushed || !s.opts.RequirePush
+	// A device code needs a device; an SMS code needs the SMS step first.
+	smsCheck := strings.HasSuffix(r.URL.Path, "/verify/phone/securitycode")
+	delivered := (sess.pushed || !s.opts.RequirePush) && !(sess.account.NoDevice && !smsCheck) && (!smsCheck || sess.sms)
 	if !delivered || req.SecurityCode.Code != sess.account.Code {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"service_errors": []map[string]any{{
 			"code": "-21669", "title": "Incorrect Verification Code", "message": "Incorrect verification code.", "suppressDismissal": false}},
@@ -354,7 +382,7 @@ func (s *Server) accountLogin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) accountBody(a *Account, challenge, trusted bool) map[string]any {
 	return map[string]any{
-		"dsInfo": map[string]any{"dsid": a.DSID, "appleId": a.Name, "hsaVersion": 2, "hasICloudQualifyingDevice": true,
+		"dsInfo": map[string]any{"dsid": a.DSID, "appleId": a.Name, "hsaVersion": 2, "hasICloudQualifyingDevice": !a.NoDevice,
 			"isWebAccessAllowed": !s.opts.NoWebAccess, "iCDPEnabled": s.opts.ADP},
 		"webservices":          map[string]any{"ckdatabasews": map[string]any{"url": s.URL, "pcsRequired": true, "status": "active"}},
 		"hsaChallengeRequired": challenge, "hsaTrustedBrowser": trusted, "isExtendedLogin": true,

@@ -57,6 +57,7 @@ type Account struct {
 	Name     string
 	Password string
 	TwoFA    bool   // HSA2 account (default in AddAccount)
+	NoDevice bool   // no Apple device: codes go by SMS to the trusted number
 	Code     string // the code the trusted devices show
 	DSID     string
 	salt     []byte
@@ -315,4 +316,13 @@ func randHex(n int) string {
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// SetAccount changes an account (NoDevice, TwoFA, Code) between steps.
+func (s *Server) SetAccount(name string, f func(*Account)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.accounts[strings.ToLower(name)]; a != nil {
+		f(a)
+	}
 }
