@@ -551,6 +551,27 @@ func TestSinceStopsPaging(t *testing.T) {
 	if n != 151 {
 		t.Errorf("%d originals since %s, want 151", n, since)
 	}
+
+	// A window in the middle: bisection skips the newer pages.
+	until := visible[250].Taken
+	since = visible[330].Taken
+	before = fake.Stats().PageQueries
+	items = list(t, src, source.ListOptions{Jobs: 2, Since: since, Until: until, LivePhotos: "skip"}).items
+	if pages := fake.Stats().PageQueries - before; pages > 6 {
+		t.Errorf("--since/--until read %d pages (bisection and window), want at most 6", pages)
+	}
+	n = 0
+	for _, it := range items {
+		if it.Taken.Before(since) || it.Taken.After(until) {
+			t.Errorf("%s taken %s, outside %s..%s", it.Name, it.Taken, since, until)
+		}
+		if it.Meta["variant"] == "original" {
+			n++
+		}
+	}
+	if n != 81 {
+		t.Errorf("%d originals in the window, want 81", n)
+	}
 }
 
 func TestFileNameEncodings(t *testing.T) {

@@ -315,6 +315,9 @@ func (l *lister) run(ctx context.Context) error {
 		return err
 	}
 	l.count = count
+	if err := l.skipNewer(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobs := max(l.opts.Jobs, 1)
@@ -346,6 +349,39 @@ func (l *lister) run(ctx context.Context) error {
 			}
 		}
 	}
+	return nil
+}
+
+// dateOrdered says whether the index runs newest asset date first, so
+// that --since and --until can skip pages.
+func (l *lister) dateOrdered() bool { return l.q.countID != "CPLAssetDeletedByExpungedDate" }
+
+// skipNewer finds, by bisection with one-position queries, where assets
+// taken before --until begin, so a listing of last June does not page
+// through everything newer first.
+func (l *lister) skipNewer(ctx context.Context) error {
+	if l.opts.Until.IsZero() || !l.dateOrdered() {
+		return nil
+	}
+	lo, hi := 0, l.count // positions before lo are newer than --until
+	for hi-lo > l.src.pageSize {
+		mid := lo + (hi-lo)/2
+		var resp queryResponse
+		if err := l.src.ck.post(ctx, l.z.db, "records/query", true, l.q.body(l.z.name, mid, 2), &resp); err != nil {
+			return err
+		}
+		pairs := pagePairs(&resp, mid)
+		if len(pairs) == 0 {
+			hi = mid
+			continue
+		}
+		if t := pairs[0].asset.time("assetDate"); t.After(l.opts.Until) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	l.next = lo
 	return nil
 }
 
@@ -459,7 +495,7 @@ func (l *lister) page(ctx context.Context, rank int) error {
 	}
 	// The date indexes run newest first: once a page reaches past --since,
 	// every later page is older still.
-	if !l.opts.Since.IsZero() && !oldest.IsZero() && oldest.Before(l.opts.Since) && l.q.countID != "CPLAssetDeletedByExpungedDate" {
+	if !l.opts.Since.IsZero() && !oldest.IsZero() && oldest.Before(l.opts.Since) && l.dateOrdered() {
 		l.mu.Lock()
 		if l.stopAt == 0 || rank+P < l.stopAt {
 			l.stopAt = rank + P
