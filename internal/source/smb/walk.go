@@ -136,12 +136,8 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 	sp := path.Join(w.src.cfg.Folder, dir)
 	done := map[string]bool{} // names handled, kept across retries
 	var subdirs []string
-	// Hashing reads whole files inside the attempt: no time bound then.
-	timeout := w.src.FolderTimeout
-	if w.opts.Hash != "" {
-		timeout = 0
-	}
-	err := w.src.do(ctx, timeout, func(share *smb2.Share) error {
+	var toHash []os.FileInfo // with --hash, files are hashed after the folder is read
+	err := w.src.do(ctx, w.src.FolderTimeout, func(share *smb2.Share) error {
 		f, err := share.Open(sharePath(sp))
 		if err != nil {
 			return err
@@ -155,20 +151,19 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 					continue
 				}
 				done[name] = true
-				if !safeName(name) {
-					rec := &record.Record{Type: record.TypeFailure, Source: w.src.Location(), Path: path.Join(dir, name)}
-					if err := w.sink.Failure(rec, fault.Errorf(fault.Permanent, "unsafe name %q in %q", name, sp)); err != nil {
+				switch {
+				case !safeName(name):
+					if err := w.unsafeName(dir, name); err != nil {
+						return err
+					}
+				case fi.IsDir():
+					subdirs = append(subdirs, path.Join(dir, name))
+				case w.opts.Hash != "":
+					toHash = append(toHash, fi)
+				default:
+					if err := w.sink.Item(w.item(dir, fi)); err != nil {
 						return &sinkError{err}
 					}
-					continue
-				}
-				if fi.IsDir() {
-					subdirs = append(subdirs, path.Join(dir, name))
-					continue
-				}
-				if err := w.file(ctx, share, dir, fi); err != nil {
-					delete(done, name) // not sent: the retry sends it
-					return err
 				}
 			}
 			if rerr == io.EOF || (rerr == nil && len(infos) == 0) {
@@ -179,6 +174,9 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 			}
 		}
 	})
+	if herr := w.hashAll(ctx, dir, toHash); herr != nil {
+		return nil, herr
+	}
 	switch {
 	case err == nil:
 		return subdirs, nil
@@ -202,31 +200,55 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 	return subdirs, nil // what was found before the error is still walked
 }
 
-// file emits the item for one directory entry, hashing it when asked. A
-// sink error comes back as a sinkError; a hash that fails on a broken
-// connection comes back as is, so the folder is retried; any other hash
-// failure becomes the item's failure record.
-func (w *walker) file(ctx context.Context, share *smb2.Share, dir string, fi os.FileInfo) error {
+// item is the record of one file of folder dir.
+func (w *walker) item(dir string, fi os.FileInfo) *record.Record {
 	rel := path.Join(dir, fi.Name())
-	rec := &record.Record{
+	return &record.Record{
 		Type: record.TypeItem, Source: w.src.Location(), ID: path.Join(w.src.cfg.Folder, rel),
 		Path: rel, Name: fi.Name(), Size: fi.Size(), Mtime: fi.ModTime().UTC(), Media: record.MediaOf(fi.Name()),
 	}
-	if w.opts.Hash == "sha256" {
-		sum, err := hashFile(share, rec.ID)
-		switch {
-		case err != nil && (brokenConn(err) || ctx.Err() != nil):
-			return err
-		case err != nil:
-			if serr := w.sink.Failure(rec, errorf(w.src.cfg, err, "hash %s", rec.ID)); serr != nil {
-				return &sinkError{serr}
-			}
-			return nil
-		}
-		rec.Hash = map[string]string{"sha256": sum}
+}
+
+// unsafeName reports an entry whose name could climb out of its folder. The
+// failure names the folder (never the hostile path) and is marked a
+// listing problem, so ps-fetch passes it through.
+func (w *walker) unsafeName(dir, name string) error {
+	rec := &record.Record{Type: record.TypeFailure, Source: w.src.Location(), Path: dir, Meta: map[string]any{"folder": true, "name": name}}
+	if dir == "" {
+		rec.Path = "."
 	}
-	if err := w.sink.Item(rec); err != nil {
+	if err := w.sink.Failure(rec, fault.Errorf(fault.Permanent, "unsafe file name %q in folder %q", name, dir)); err != nil {
 		return &sinkError{err}
+	}
+	return nil
+}
+
+// hashAll reads each file on the server, adds its sha256 and emits it.
+// Each file has its own retries and time bound (a minute, plus a second
+// per MiB); one that cannot be read becomes its failure record. Only sink
+// errors, cancellation and a rejected sign-in are returned.
+func (w *walker) hashAll(ctx context.Context, dir string, files []os.FileInfo) error {
+	for _, fi := range files {
+		rec := w.item(dir, fi)
+		var sum string
+		timeout := time.Minute + time.Duration(fi.Size()>>20)*time.Second
+		err := w.src.do(ctx, timeout, func(share *smb2.Share) error {
+			var err error
+			sum, err = hashFile(share, rec.ID)
+			return err
+		})
+		switch {
+		case err == nil:
+			rec.Hash = map[string]string{"sha256": sum}
+			err = w.sink.Item(rec)
+		case fault.ClassOf(err) == fault.Canceled, fault.ClassOf(err) == fault.Auth:
+			return err
+		default:
+			err = w.sink.Failure(rec, errorf(w.src.cfg, err, "hash %s", rec.ID))
+		}
+		if err != nil {
+			return &sinkError{err}
+		}
 	}
 	return nil
 }
