@@ -55,7 +55,10 @@ func New() *Source {
 		DisableCompression: true,
 		ReadBufferSize:     256 << 10,
 		WriteBufferSize:    16 << 10,
-		ForceAttemptHTTP2:  true,
+		// HTTP/1.1 on purpose: one TCP connection per worker moves bulk
+		// data faster than many streams sharing one HTTP/2 connection's
+		// flow-control window.
+		ForceAttemptHTTP2: false,
 	}
 	// No overall timeout: a 4 GB video takes a while. ps-fetch's idle
 	// timeout cancels a stalled request through its context.
