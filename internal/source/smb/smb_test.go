@@ -266,6 +266,50 @@ func TestKilledServerMidWalk(t *testing.T) {
 	}
 }
 
+// TestKilledServerMidHash: with --hash, the files being read when smbd
+// dies are read again once it is back; every item carries its hash.
+func TestKilledServerMidHash(t *testing.T) {
+	srv := newServer(t)
+	if err := srv.Populate(smbtest.Tree{Small: 600, SmallSize: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	s := sourceFor(t, srv, "Photos/many")
+	var once sync.Once
+	restarted := make(chan error, 1)
+	sink := newSink()
+	sink.onItem = func(n int) {
+		if n == 100 {
+			once.Do(func() {
+				if err := srv.Kill(); err != nil {
+					restarted <- err
+					return
+				}
+				go func() {
+					time.Sleep(300 * time.Millisecond)
+					restarted <- srv.Restart()
+				}()
+			})
+		}
+	}
+	if err := s.List(context.Background(), source.ListOptions{Jobs: 2, Hash: "sha256"}, sink); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.failures) > 0 || len(sink.dups) > 0 || len(sink.items) != 600 {
+		t.Fatalf("%d items, failures %v, duplicates %v", len(sink.items), sink.errs, sink.dups)
+	}
+	for id, it := range sink.items {
+		var i int
+		fmt.Sscanf(path.Base(id), "IMG_%05d.JPG", &i)
+		sum := sha256.Sum256(smbtest.Generate(uint64(i), 256<<10))
+		if it.Hash["sha256"] != hex.EncodeToString(sum[:]) {
+			t.Fatalf("%s: hash %q, want %x", id, it.Hash["sha256"], sum)
+		}
+	}
+}
+
 // TestPasswordChangedMidWalk: the server restarts with a new password; the
 // walk cannot sign in again and ends with an auth error naming ps-auth,
 // rather than a failure per folder.
