@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -58,6 +59,26 @@ type lister struct {
 	parts []part
 	x     *index
 	root  string
+	// progress, for the log while the parts are read (no item can be
+	// written before every part has been)
+	files, bytes, partsDone atomic.Int64
+}
+
+// progressEvery is how often a long read of the parts says how far it is.
+const progressEvery = 10 * time.Second
+
+func (l *lister) reportProgress(done <-chan struct{}) {
+	t := time.NewTicker(progressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			l.src.info(fmt.Sprintf("takeout: read %d media files (%.1f GB) of %d/%d parts; items follow once every part is read",
+				l.files.Load(), float64(l.bytes.Load())/1e9, l.partsDone.Load(), len(l.parts)))
+		}
+	}
 }
 
 // partNumber matches the name of one part of a multi-part export.
@@ -71,12 +92,16 @@ func (e *sinkError) Error() string { return e.err.Error() }
 // readParts walks the parts concurrently (--jobs of them at a time). A part
 // that cannot be read is a failure record; the others carry on.
 func (l *lister) readParts(ctx context.Context) error {
+	done := make(chan struct{})
+	defer close(done)
+	go l.reportProgress(done)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(l.opts.Jobs, 1))
 	for i := range l.parts {
 		p := &l.parts[i]
 		g.Go(func() error {
 			err := p.walk(gctx, l.src.base, l.visitor(gctx, uint16(i)))
+			l.partsDone.Add(1)
 			var se *sinkError
 			switch {
 			case err == nil:
@@ -154,6 +179,8 @@ func (l *lister) visitor(ctx context.Context, pi uint16) visit {
 			}
 			return l.failure(lib, false, classifyArchive(err))
 		}
+		l.files.Add(1)
+		l.bytes.Add(size)
 		rawDir, rawBase := path.Split(e.name)
 		if rawBase == name {
 			name = rawBase // one string for both
@@ -382,6 +409,12 @@ func addSidecarMeta(meta map[string]any, sc *sidecar, how, scPath string) {
 	}
 	if len(sc.people) > 0 {
 		meta["people"] = sc.people
+	}
+}
+
+func (s *Source) info(msg string) {
+	if s.log != nil {
+		s.log.Info(msg)
 	}
 }
 
