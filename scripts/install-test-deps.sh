@@ -11,6 +11,8 @@ have chromium  || need+=(chromium)
 have exiftool  || need+=(libimage-exiftool-perl)
 have zstd      || need+=(zstd)
 have jq        || need+=(jq)
+have curl      || need+=(curl)
+have setpriv   || need+=(util-linux)
 if [ ${#need[@]} -eq 0 ]; then
   echo "test dependencies: all present"
   exit 0
