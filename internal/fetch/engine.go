@@ -207,28 +207,9 @@ type line struct {
 
 // plan reads the input and plans each record in order.
 func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
-	lines := make(chan line, 256)
 	stopRead := make(chan struct{})
 	defer close(stopRead)
-	go func() {
-		defer close(lines)
-		dec := record.NewDecoder(in)
-		for {
-			rec, err := dec.Decode()
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			select {
-			case lines <- line{rec, err}:
-			case <-stopRead:
-				return
-			}
-			var le *record.LineError
-			if err != nil && !errors.As(err, &le) {
-				return // the input itself failed
-			}
-		}
-	}()
+	lines := readInput(in, stopRead)
 	for {
 		var l line
 		var ok bool

@@ -176,17 +176,19 @@ func (e *engine) onDisk(name string, rec *record.Record) (free, adopt bool, err 
 }
 
 // checkLinks refuses a name whose folders, inside the output folder, are
-// symlinks (which could point anywhere).
+// symlinks (which could point anywhere). Folders found to be real are
+// remembered once all their parents are checked too.
 func (e *engine) checkLinks(name string) error {
+	var real []string
 	dir := name
 	for {
 		i := strings.LastIndexByte(dir, '/')
 		if i < 0 {
-			return nil
+			break
 		}
 		dir = dir[:i]
 		if _, ok := e.dirs.Load(dir); ok {
-			return nil // verified, and so are its parents
+			break // checked, and so are its parents
 		}
 		st, err := os.Lstat(e.abs(dir))
 		if err != nil {
@@ -198,7 +200,12 @@ func (e *engine) checkLinks(name string) error {
 		if !st.IsDir() {
 			return fault.Errorf(fault.Permanent, "%s in the output folder is a file, not a folder", dir)
 		}
+		real = append(real, dir)
 	}
+	for _, d := range real {
+		e.dirs.Store(d, true)
+	}
+	return nil
 }
 
 // reserved refuses names ps-fetch uses for itself.
