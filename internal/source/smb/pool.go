@@ -37,14 +37,10 @@ type conn struct {
 }
 
 func (c *conn) close() {
-	// Polite goodbyes are best-effort with a short deadline: a dead server
-	// must not hold up Close.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if !c.broken {
-		c.share.WithContext(ctx).Umount()
-		c.sess.WithContext(ctx).Logoff()
-	}
+	// Closing the socket is enough: the server ends the session and frees
+	// its handles with it. (go-smb2's tree disconnect and logoff race with
+	// its sender goroutine under the race detector, and each would cost a
+	// round trip to a server that may be gone.)
 	c.tcp.Close()
 }
 
@@ -57,34 +53,41 @@ type pool struct {
 	max   int
 
 	mu      sync.Mutex
+	cond    *sync.Cond // signalled when a dial ends
 	conns   []*conn
 	dialing int
 	closed  bool
 }
 
 func newPool(cfg Config, creds Credentials, size int) *pool {
-	return &pool{cfg: cfg, creds: creds, max: max(size, 1)}
+	p := &pool{cfg: cfg, creds: creds, max: max(size, 1)}
+	p.cond = sync.NewCond(&p.mu)
+	return p
 }
 
 var errClosed = errors.New("smb source is closed")
 
-// get returns a connection to use; release it with put.
+// get returns a connection to use; release it with put. When max
+// connections are open or being dialed, it shares the least-used one, or
+// waits for a dial in flight.
 func (p *pool) get(ctx context.Context) (*conn, error) {
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, fault.Wrap(fault.Permanent, errClosed)
-	}
-	var best *conn
-	for _, c := range p.conns {
-		if !c.broken && (best == nil || c.users < best.users) {
-			best = c
+	for {
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fault.Wrap(fault.Permanent, errClosed)
 		}
-	}
-	if best != nil && (best.users == 0 || len(p.conns)+p.dialing >= p.max) {
-		best.users++
-		p.mu.Unlock()
-		return best, nil
+		best, healthy := p.leastUsed()
+		full := healthy+p.dialing >= p.max
+		if best != nil && (best.users == 0 || full) {
+			best.users++
+			p.mu.Unlock()
+			return best, nil
+		}
+		if !full {
+			break
+		}
+		p.cond.Wait() // a dial in flight ends (bounded by dialTimeout)
 	}
 	p.dialing++
 	p.mu.Unlock()
@@ -93,17 +96,35 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.cond.Broadcast()
 	p.dialing--
 	if err != nil {
 		return nil, err
 	}
 	if p.closed {
-		c.close()
+		go c.close()
 		return nil, fault.Wrap(fault.Permanent, errClosed)
 	}
 	c.users = 1
 	p.conns = append(p.conns, c)
 	return c, nil
+}
+
+// leastUsed returns the healthy connection with the fewest users and how
+// many healthy ones there are (p.mu held).
+func (p *pool) leastUsed() (*conn, int) {
+	var best *conn
+	healthy := 0
+	for _, c := range p.conns {
+		if c.broken {
+			continue
+		}
+		healthy++
+		if best == nil || c.users < best.users {
+			best = c
+		}
+	}
+	return best, healthy
 }
 
 // put releases c after a request that ended with err. A connection whose
@@ -115,6 +136,7 @@ func (p *pool) put(c *conn, err error) {
 	c.users--
 	if err != nil && !isSinkError(err) && brokenConn(err) {
 		c.broken = true
+		p.cond.Broadcast() // one healthy connection fewer: a waiter may dial
 	}
 	if c.broken && c.users == 0 {
 		p.remove(c)
@@ -173,6 +195,7 @@ func (p *pool) close() {
 	conns := p.conns
 	p.conns = nil
 	p.closed = true
+	p.cond.Broadcast()
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, c := range conns {
@@ -182,11 +205,19 @@ func (p *pool) close() {
 	wg.Wait()
 }
 
-// grow raises the connection limit to n (never lowers it).
-func (p *pool) grow(n int) {
+// markBroken drops c from use; its last user's put closes it.
+func (p *pool) markBroken(c *conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.max = max(p.max, n)
+	c.broken = true
+	p.cond.Broadcast()
+}
+
+// limit sets how many connections the pool opens at most.
+func (p *pool) limit(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.max = max(n, 1)
 }
 
 // size returns how many connections are open (for tests).

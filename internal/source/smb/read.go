@@ -230,9 +230,7 @@ func (r *reader) fill() error {
 
 func (r *reader) markBroken(err error) {
 	if brokenConn(err) {
-		r.src.pool.mu.Lock()
-		r.conn.broken = true
-		r.src.pool.mu.Unlock()
+		r.src.pool.markBroken(r.conn)
 	}
 }
 

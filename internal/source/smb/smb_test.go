@@ -460,6 +460,36 @@ func TestLargeFileOffsets(t *testing.T) {
 	}
 }
 
+// TestPoolLimit: many goroutines at once share the allowed connections
+// rather than dialing one each.
+func TestPoolLimit(t *testing.T) {
+	srv := newServer(t)
+	s := sourceFor(t, srv, "")
+	s.pool.limit(2)
+	var wg sync.WaitGroup
+	conns := make(chan *conn, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.pool.get(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns <- c
+		}()
+	}
+	wg.Wait()
+	close(conns)
+	for c := range conns {
+		s.pool.put(c, nil)
+	}
+	if n := s.pool.size(); n != 2 {
+		t.Errorf("%d connections open, want the limit of 2", n)
+	}
+}
+
 func TestFactoryWithoutCredentials(t *testing.T) {
 	t.Setenv("PS_PASSWORD", "")
 	os.Unsetenv("PS_PASSWORD")

@@ -18,9 +18,15 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 )
 
-// maxConns caps the connections one run opens, whatever -j says: each is
-// a process on the server.
+// maxConns caps the folders read at once, whatever -j says.
 const maxConns = 32
+
+// listConns is how many connections a walk with jobs readers uses: one per
+// four readers. go-smb2 multiplexes the readers' requests on a connection,
+// and every connection costs the server a process and a sign-in; on
+// loopback a 5,000-file walk with -j 8 took 0.54 s on one connection, 0.57 s
+// on two and 0.97 s on eight. More than one keeps a slow disk busy.
+func listConns(jobs int) int { return max(1, (jobs+3)/4) }
 
 // DefaultFolderTimeout bounds the reading of one folder (a listing of
 // 100,000 names takes seconds).
@@ -49,7 +55,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 		return err
 	}
 	jobs := min(max(opts.Jobs, 1), maxConns)
-	s.pool.grow(jobs)
+	s.pool.limit(listConns(jobs))
 	w := &walker{src: s, opts: opts, sink: sink}
 	return unwrapSink(w.run(ctx, start, jobs))
 }
