@@ -8,7 +8,10 @@
 #   RAWS=1000 JPGS=100 bash bench/xmp.sh
 #
 # Under bench/run.sh (PS_BENCH_* set) it also appends result rows to
-# $PS_BENCH_RESULTS; PS_BENCH_QUICK=1 uses 1,000 RAWs and 100 JPGs.
+# $PS_BENCH_RESULTS; PS_BENCH_QUICK=1 uses 1,000 RAWs and 100 JPGs. Each tool
+# runs once (PS_BENCH_RUNS is not used): exiftool needs ~40-55 ms of CPU per
+# CR3, so one full-size pass of both takes 10+ minutes even on an idle machine.
+# The data generation warms the page cache for both.
 #
 # Data: the real Canon CR3 fixture, copied and rewritten with exiftool (one
 # exiftool process for all rewrites): JPGS RAWs that the JPGs were "made from"
