@@ -94,6 +94,7 @@ RESULTS=$WORK/results.tsv
 PIDS=()
 NS="" NS_HOST_IF="" LAB_MODE="none" LAB_NOTE=""
 STARTED=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cleanup() {
   local pid
@@ -139,9 +140,19 @@ ensure_build() {
 # tool_missing NAME: why a ps tool cannot be measured yet ("" when it can).
 tool_missing() {
   [ -x "$BIN/$1" ] || { echo "$1 is not built"; return; }
-  if "$BIN/$1" --help 2>&1 | tr -s ' \n' ' ' | grep -q 'not built yet'; then
+  local help
+  help=$("$BIN/$1" --help 2>&1 | tr -s ' \n' ' ')
+  if [[ $help == *"not built yet"* ]]; then
     echo "$1 is not built yet (its --help says so)"
   fi
+}
+
+# has_subcommand TOOL NAME: TOOL's --help lists NAME. (The help is read whole
+# first: "tool | grep -q" can fail under pipefail when grep stops early.)
+has_subcommand() {
+  local help
+  help=$("$BIN/$1" --help 2>&1)
+  grep -qw "$2" <<<"$help"
 }
 
 # ---------------------------------------------------------------------------
@@ -380,7 +391,7 @@ section_memory() {
   local fetch_why
   fetch_why=$(tool_missing ps-fetch)
   local r
-  for r in warmup 1; do
+  for r in 1; do # peak memory needs no warm-up, and the pipeline takes a minute
     rm -rf "$WORK/dest" && mkdir -p "$WORK/dest"
     local t0 t1 secs
     t0=$(date +%s%N)
@@ -394,7 +405,6 @@ section_memory() {
     fi
     t1=$(date +%s%N)
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')
-    [ "$r" = warmup ] && continue
     local want=$((n * 6 / 10)) got stage file rss cpu
     got=$(grep -c '"type":"\(item\|result\)"' "$WORK/out/m.out")
     for stage in list filter fetch; do
@@ -424,7 +434,7 @@ section_smb() {
   fi
   local why=""
   why=$(tool_missing ps-list)
-  if [ -z "$why" ] && ! "$BIN/ps-auth" --help 2>&1 | grep -qw smb; then why="ps-auth has no smb subcommand yet"; fi
+  if [ -z "$why" ] && ! has_subcommand ps-auth smb; then why="ps-auth has no smb subcommand yet"; fi
   if [ -z "$why" ]; then
     local st=$WORK/state-smb-$profile
     mkdir -p "$st"
@@ -480,7 +490,7 @@ section_synology() { # PROFILE IP PORT [NETNS]
   if [ ! -d "$FAKESYNO_PKG" ]; then skip synology "$profile" "$label" ps-list "the fake Synology server ($FAKESYNO_PKG) is not in the tree yet"; return; fi
   local why
   why=$(tool_missing ps-list)
-  if [ -z "$why" ] && ! "$BIN/ps-auth" --help 2>&1 | grep -qw synology; then why="ps-auth has no synology subcommand yet"; fi
+  if [ -z "$why" ] && ! has_subcommand ps-auth synology; then why="ps-auth has no synology subcommand yet"; fi
   [ -n "$why" ] && { skip synology "$profile" "$label" ps-list "$why"; return; }
   [ -x "$WORK/bin/fakesyno" ] || go build -o "$WORK/bin/fakesyno" "$FAKESYNO_PKG" 2>"$WORK/log/fakesyno-build.log" ||
     { skip synology "$profile" "$label" ps-list "fakesyno does not build: $(tail -n 1 "$WORK/log/fakesyno-build.log")"; return; }
@@ -571,7 +581,7 @@ section_script() { # NAME
   # machine by itself; run it alone for the full size.
   local -a args=() envs=()
   case $name in
-    xmp) if [ "$QUICK" = 1 ]; then envs=(RAWS=100 JPGS=20); else envs=(RAWS="${XMP_RAWS:-2000}" JPGS="${XMP_JPGS:-300}"); fi ;;
+    xmp) if [ "$QUICK" = 1 ]; then envs=(RAWS=100 JPGS=20); else envs=(RAWS="${XMP_RAWS:-1000}" JPGS="${XMP_JPGS:-300}"); fi ;;
     takeout) [ "$QUICK" = 1 ] && args=(5000 5) ;;
   esac
   if env "${envs[@]}" PS_BENCH_RESULTS="$RESULTS" PS_BENCH_BIN="$BIN" PS_BENCH_QUICK="$QUICK" PS_BENCH_RUNS="$RUNS" PS_BENCH_TMP="$WORK/$name" \
@@ -713,6 +723,7 @@ machine_facts() {
     printf 'smbd\t%s\n' "$( (/usr/sbin/smbd --version || smbd --version) 2>/dev/null | head -n 1)"
     printf 'exiftool\t%s\n' "$(exiftool -ver 2>/dev/null)"
     printf 'wan\t%s\n' "${LAB_NOTE:-not run}"
+    printf 'load\t%s at the start, %s at the end (1, 5, 15 min load averages; other work on the machine slows every tool alike)\n' "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'elapsed\t%s s\n' "$(($(date +%s) - STARTED))"
   } >"$f"
 }

@@ -79,8 +79,11 @@ func relay(c net.Conn, target string, delay time.Duration) {
 	defer t.Close()
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); pump(c, t, delay) }()
-	go func() { defer wg.Done(); pump(t, c, delay) }()
+	// The client's TCP handshake ended at this relay without crossing the
+	// delay line; on a real link it costs a round trip before the first
+	// request can leave. Charge that to the first bytes the client sends.
+	go func() { defer wg.Done(); pump(c, t, delay, 2*delay) }()
+	go func() { defer wg.Done(); pump(t, c, delay, 0) }()
 	wg.Wait()
 }
 
@@ -89,11 +92,11 @@ type chunk struct {
 	due  time.Time
 }
 
-// pump copies src to dst, delivering each chunk delay after it arrived.
-// Reading goes on while earlier chunks wait, so a stream keeps its rate and
-// only gains latency. At EOF the write side of dst is closed (half-close),
-// as the peer would see it on a real link.
-func pump(src, dst net.Conn, delay time.Duration) {
+// pump copies src to dst, delivering each chunk delay after it arrived (the
+// first one first more later). Reading goes on while earlier chunks wait, so
+// a stream keeps its rate and only gains latency. At EOF the write side of
+// dst is closed (half-close), as the peer would see it on a real link.
+func pump(src, dst net.Conn, delay, first time.Duration) {
 	line := make(chan chunk, 512)
 	go func() {
 		defer close(line)
@@ -101,7 +104,8 @@ func pump(src, dst net.Conn, delay time.Duration) {
 			buf := make([]byte, 64<<10)
 			n, err := src.Read(buf)
 			if n > 0 {
-				line <- chunk{buf[:n], time.Now().Add(delay)}
+				line <- chunk{buf[:n], time.Now().Add(delay + first)}
+				first = 0
 			}
 			if err != nil {
 				return
