@@ -714,6 +714,7 @@ machine_facts() {
     printf 'kernel\t%s\n' "$(uname -sr)"
     printf 'os\t%s\n' "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
     printf 'data\t%s\n' "$(df -PT "$WORK" | awk 'NR==2 {print $2}') ($WORK)"
+    printf 'ps tools\t%s (%s)\n' "$("$BIN/ps-list" --version 2>&1 | head -n 1)" "$BIN"
     printf 'go\t%s\n' "$(go version | awk '{print $3}')"
     printf 'rclone\t%s\n' "$(rclone version 2>/dev/null | head -n 1)"
     printf 'aria2c\t%s\n' "$(aria2c --version 2>/dev/null | head -n 1)"
