@@ -7,6 +7,9 @@
 #   bash bench/run.sh --quick    small data sets, one WAN profile (make bench-quick)
 #   bash bench/run.sh --only http,filter --no-wan
 #   bash bench/run.sh --bin DIR   use the ps tools in DIR instead of ./bin
+#   bash bench/run.sh --report    only rewrite the Markdown and chart from the
+#                                 last run's saved results (after editing
+#                                 bench/notes.md or bench/report)
 #
 # Sections: http filter memory smb synology xmp takeout wan. A section whose
 # tool is missing prints "skipped: <reason>" and the run goes on; the script
@@ -22,7 +25,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . bench/lib.sh
 
-QUICK=0 WAN=1 ONLY="" KEEP=0 RUNS="" BIN=""
+QUICK=0 WAN=1 ONLY="" KEEP=0 RUNS="" BIN="" REPORT_ONLY=0
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --bin) BIN=$(cd "$2" && pwd); shift ;;
     --keep) KEEP=1 ;;
+    --report) REPORT_ONLY=1 ;;
     -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -729,19 +733,36 @@ machine_facts() {
   } >"$f"
 }
 
+# write_report: save the rows, the machine facts and the section scripts'
+# outputs beside OUT_TSV (so --report can redo the document), then render.
 write_report() {
   machine_facts
-  mkdir -p bench/results "$(dirname "$OUT_MD")"
+  local saved=${OUT_TSV%.tsv}
+  mkdir -p bench/results "$(dirname "$OUT_MD")" "$saved.extra"
   cp "$RESULTS" "$OUT_TSV"
+  cp "$WORK/machine.tsv" "$saved.machine.tsv"
+  rm -f "$saved.extra"/*.txt
+  cp "$WORK"/extra/*.txt "$saved.extra/" 2>/dev/null
+  render_report
+}
+
+render_report() {
+  local saved=${OUT_TSV%.tsv}
   if [ -x "$WORK/bin/report" ]; then
-    "$WORK/bin/report" -results "$RESULTS" -machine "$WORK/machine.tsv" -notes bench/notes.md \
-      -extra "$WORK/extra" -md "$OUT_MD" -png "$OUT_PNG" && say "wrote $OUT_MD, $OUT_PNG and $OUT_TSV"
+    "$WORK/bin/report" -results "$OUT_TSV" -machine "$saved.machine.tsv" -notes bench/notes.md \
+      -extra "$saved.extra" -md "$OUT_MD" -png "$OUT_PNG" && say "wrote $OUT_MD, $OUT_PNG and $OUT_TSV"
   else
     warn "bench/report did not build; raw results are in $OUT_TSV"
   fi
 }
 
 main() {
+  if [ "$REPORT_ONLY" = 1 ]; then
+    go build -o "$WORK/bin/" ./bench/report || exit 1
+    [ -s "$OUT_TSV" ] || { warn "no saved results in $OUT_TSV: run the suite first"; exit 1; }
+    render_report
+    return
+  fi
   say "work area $WORK; mode $([ "$QUICK" = 1 ] && echo quick || echo full); $RUNS runs per comparison"
   ensure_tools
   ensure_build

@@ -149,6 +149,9 @@ func readFacts(name string) ([][2]string, error) {
 		return nil, nil
 	}
 	b, err := os.ReadFile(name)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
