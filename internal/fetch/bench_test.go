@@ -82,6 +82,10 @@ func BenchmarkSkip100K(b *testing.B) { benchMemory(b, 100_000, 1_000, true) }
 
 func benchMemory(b *testing.B, total, fresh int, inProcess bool) {
 	tmp := b.TempDir()
+	if d := os.Getenv("PS_BENCH_DIR"); d != "" {
+		tmp = d // kept, to run the binary by hand (GODEBUG=gctrace=1)
+		os.MkdirAll(d, 0o755)
+	}
 	bin := filepath.Join(tmp, "ps-fetch")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ps-photos/ps/cmd/ps-fetch").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)

@@ -27,8 +27,21 @@ import (
 )
 
 // copyBuf is the size of each worker's copy buffer: large reads and
-// writes keep the syscall count per gigabyte low.
+// writes keep the syscall count per gigabyte low. Small files get a
+// smaller one, so a run of small files stays small.
 const copyBuf = 1 << 20
+
+// buffer returns the worker's copy buffer, sized for the item.
+func (j *job) buffer() []byte {
+	n := copyBuf
+	if s := j.rec.Size; s > 0 && s < copyBuf {
+		n = int(max(s, 64<<10))
+	}
+	if cap(*j.buf) < n {
+		*j.buf = make([]byte, n)
+	}
+	return (*j.buf)[:n]
+}
 
 // work runs one job on a worker.
 func (e *engine) work(j *job) {
@@ -153,7 +166,7 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (_ fetched, err error) {
 		}
 	}
 	if have > 0 {
-		if err := e.hashPrefix(f, have, hs); err != nil {
+		if err := e.hashPrefix(j, f, have, hs); err != nil {
 			return fetched{}, err
 		}
 	}
@@ -249,9 +262,7 @@ func (e *engine) stream(j *job, src source.Source, f *os.File, hs *hashes, have,
 
 // copy moves bytes from r to f in large chunks, hashing as it goes.
 func (e *engine) copy(j *job, f *os.File, r io.Reader, hs *hashes, have, want int64, wd *watchdog, task *progress.Task) (int64, error) {
-	bp := e.bufs.Get().(*[]byte)
-	defer e.bufs.Put(bp)
-	buf := *bp
+	buf := j.buffer()
 	for {
 		start := time.Now()
 		n, rerr := readChunk(r, buf, wd)
@@ -307,10 +318,8 @@ func restart(f *os.File, hs *hashes) (int64, error) {
 }
 
 // hashPrefix feeds the bytes already in the part to the hashes.
-func (e *engine) hashPrefix(f *os.File, n int64, hs *hashes) error {
-	bp := e.bufs.Get().(*[]byte)
-	defer e.bufs.Put(bp)
-	if _, err := io.CopyBuffer(hs, io.NewSectionReader(f, 0, n), *bp); err != nil {
+func (e *engine) hashPrefix(j *job, f *os.File, n int64, hs *hashes) error {
+	if _, err := io.CopyBuffer(hs, io.NewSectionReader(f, 0, n), j.buffer()); err != nil {
 		return e.localErr(err)
 	}
 	return nil
@@ -322,7 +331,7 @@ func (e *engine) verify(j *job) bool {
 	if want == "" {
 		want, _ = e.ix.SHA256(j.key)
 	}
-	sum, err := e.hashFile(e.abs(j.local))
+	sum, err := e.hashFile(j, e.abs(j.local))
 	if err != nil {
 		e.log.Warn(fmt.Sprintf("%s: cannot re-hash (%v): fetching again", j.local, err))
 		return false
@@ -341,7 +350,7 @@ func (e *engine) verify(j *job) bool {
 // recorded: it has the item's size and mtime; its hash must match too
 // when the record has one.
 func (e *engine) adopt(j *job) bool {
-	sum, err := e.hashFile(e.abs(j.local))
+	sum, err := e.hashFile(j, e.abs(j.local))
 	if err != nil {
 		return false
 	}
@@ -356,16 +365,14 @@ func (e *engine) adopt(j *job) bool {
 	return true
 }
 
-func (e *engine) hashFile(p string) (string, error) {
+func (e *engine) hashFile(j *job, p string) (string, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	bp := e.bufs.Get().(*[]byte)
-	defer e.bufs.Put(bp)
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
+	if _, err := io.CopyBuffer(h, f, j.buffer()); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

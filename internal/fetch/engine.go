@@ -75,7 +75,6 @@ type engine struct {
 	out   *record.Encoder
 	prog  *progress.Progress
 	log   *slog.Logger
-	bufs  sync.Pool
 	names nameLocks
 	dirs  sync.Map // verified folders (relative, slash-separated)
 
@@ -102,6 +101,7 @@ type job struct {
 	suffix int
 	key    uint64
 	mode   int
+	buf    *[]byte // the worker's copy buffer
 }
 
 const (
@@ -123,7 +123,9 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // this worker's copy buffer, grown as items need
 			for j := range jobs {
+				j.buf = &buf
 				e.work(j)
 			}
 		}()
@@ -179,7 +181,6 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 		ctx: wctx, cancel: cancel, user: ctx,
 		complete: map[string]bool{}, authStop: map[string]error{},
 	}
-	e.bufs.New = func() any { b := make([]byte, copyBuf); return &b }
 	return e, nil
 }
 

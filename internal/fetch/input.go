@@ -26,10 +26,13 @@ type inputBatch struct {
 // cores while planning stays in order. A batch is cut whenever the next
 // read could block, so a slow listing's records arrive as they come.
 func readInput(in io.Reader, stop <-chan struct{}) <-chan line {
-	out := make(chan line, batchLines)
-	order := make(chan *inputBatch, 8) // batches in input order
-	work := make(chan *inputBatch, 8)  // batches to parse, any order
-	for range max(2, min(runtime.GOMAXPROCS(0), 8)) {
+	// Few batches in flight: enough to keep the parsers busy, few enough
+	// that parsed records waiting for the planner cost little memory.
+	parsers := max(2, min(runtime.GOMAXPROCS(0), 8))
+	out := make(chan line, 64)
+	order := make(chan *inputBatch, parsers+1) // batches in input order
+	work := make(chan *inputBatch, parsers)    // batches to parse, any order
+	for range parsers {
 		go func() {
 			for b := range work {
 				b.parse()
