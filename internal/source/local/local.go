@@ -73,7 +73,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if jobs == 1 {
 		return w.walk(ctx, "")
 	}
-	return w.walkConcurrent(ctx, jobs)
+	return source.WalkFolders(ctx, jobs, "", w.readDir)
 }
 
 type walker struct {
@@ -97,55 +97,6 @@ func (w *walker) walk(ctx context.Context, dir string) error {
 		}
 	}
 	return nil
-}
-
-// walkConcurrent reads folders with a pool of jobs goroutines.
-func (w *walker) walkConcurrent(ctx context.Context, jobs int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu      sync.Mutex
-		cond    = sync.NewCond(&mu)
-		queue   = []string{""}
-		running = 0
-		first   error
-	)
-	var wg sync.WaitGroup
-	for range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				for len(queue) == 0 && running > 0 && first == nil {
-					cond.Wait()
-				}
-				if len(queue) == 0 || first != nil {
-					mu.Unlock()
-					cond.Broadcast()
-					return
-				}
-				dir := queue[len(queue)-1]
-				queue = queue[:len(queue)-1]
-				running++
-				mu.Unlock()
-
-				subdirs, err := w.readDir(ctx, dir)
-
-				mu.Lock()
-				running--
-				if err != nil && first == nil {
-					first = err
-					cancel()
-				}
-				queue = append(queue, subdirs...)
-				mu.Unlock()
-				cond.Broadcast()
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }
 
 // readDir emits the files of one folder and returns its subfolders. A
