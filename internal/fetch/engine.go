@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ type engine struct {
 
 	// Owned by the planning goroutine.
 	claims    claimSet        // local-name hash → key, for names first given out in this run
+	claimed   int             // claims made
 	complete  map[string]bool // sources whose end record said complete
 	listFault bool            // an incomplete end or a folder failure came through
 
@@ -170,6 +172,11 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 		if err := os.MkdirAll(root, 0o755); err != nil {
 			return nil, fault.Wrap(fault.Local, err)
 		}
+	}
+	// A manifest of more than a MiB (tens of thousands of entries) makes
+	// a big index: collect tightly from before it is read.
+	if st, err := os.Stat(filepath.Join(root, manifest.FileName)); err == nil && st.Size() > 1<<20 {
+		lowGC()
 	}
 	ix, mw, err := manifest.Open(root, opts.DryRun, opts.VerifyExisting)
 	if err != nil {
@@ -389,4 +396,24 @@ func (n *nameLocks) unlock(name string) {
 	close(n.busy[name])
 	delete(n.busy, name)
 	n.mu.Unlock()
+}
+
+// bigTable is the number of new names from which ps-fetch lowers the
+// collector's target (see lowGC).
+const bigTable = 200_000
+
+var lowGCOnce sync.Once
+
+// lowGC lowers GOGC to 10 once ps-fetch holds a large table (the manifest
+// index, the claim table): those tables hold no pointers, so collecting
+// often costs little, and the heap stays close to what is live instead of
+// doubling, which keeps a million-record run under 64 MiB. Small runs keep
+// Go's default pacing, which matters at thousands of small files a second.
+// A GOGC set by the user wins.
+func lowGC() {
+	lowGCOnce.Do(func() {
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(10)
+		}
+	})
 }

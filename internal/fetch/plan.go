@@ -143,6 +143,9 @@ func (e *engine) assign(j *job, cand string) error {
 			continue
 		}
 		e.claims.put(h, j.key)
+		if e.claimed++; e.claimed == bigTable {
+			lowGC()
+		}
 		j.local, j.suffix = name, n
 		if adopt && !e.opts.Force {
 			j.mode = modeAdopt

@@ -197,13 +197,6 @@ func (ix *Index) owners(name uint64, fn func(pos int) bool) {
 	}
 }
 
-// HasName reports whether some manifest entry owns the local name.
-func (ix *Index) HasName(name uint64) bool {
-	found := false
-	ix.owners(name, func(int) bool { found = true; return false })
-	return found
-}
-
 // NameTakenByOther reports whether the local name belongs to an item
 // other than key.
 func (ix *Index) NameTakenByOther(name, key uint64) bool {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/ps-photos/ps/internal/cli"
@@ -73,11 +72,6 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	if c.Jobs < 1 || c.Retries < 0 {
 		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1 and --retries at least 0"))
 	}
-	// The manifest index is one big pointer-free slice that the collector
-	// need not scan, and a run's other allocations are short-lived: a low
-	// GOGC keeps the heap close to the index at little CPU cost, so memory
-	// stays flat on million-record inputs.
-	debug.SetGCPercent(10)
 	log := c.Logger(stdio.Err)
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
