@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	smb2 "github.com/cloudsoda/go-smb2"
@@ -57,7 +56,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	jobs := min(max(opts.Jobs, 1), maxConns)
 	s.pool.limit(listConns(jobs))
 	w := &walker{src: s, opts: opts, sink: sink}
-	return unwrapSink(w.run(ctx, start, jobs))
+	return unwrapSink(source.WalkFolders(ctx, jobs, start, w.readDir))
 }
 
 // checkFolder makes sure the walk's first folder exists and is a folder,
@@ -80,56 +79,6 @@ type walker struct {
 	src  *Source
 	opts source.ListOptions
 	sink source.Sink
-}
-
-// run reads folders with a pool of jobs goroutines; the queue is a stack,
-// so the walk goes deep first and memory stays small.
-func (w *walker) run(ctx context.Context, start string, jobs int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu      sync.Mutex
-		cond    = sync.NewCond(&mu)
-		queue   = []string{start}
-		running = 0
-		first   error
-	)
-	var wg sync.WaitGroup
-	for range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				for len(queue) == 0 && running > 0 && first == nil {
-					cond.Wait()
-				}
-				if len(queue) == 0 || first != nil {
-					mu.Unlock()
-					cond.Broadcast()
-					return
-				}
-				dir := queue[len(queue)-1]
-				queue = queue[:len(queue)-1]
-				running++
-				mu.Unlock()
-
-				subdirs, err := w.readDir(ctx, dir)
-
-				mu.Lock()
-				running--
-				if err != nil && first == nil {
-					first = err
-					cancel()
-				}
-				queue = append(queue, subdirs...)
-				mu.Unlock()
-				cond.Broadcast()
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }
 
 // readDir emits the files of one folder (relative to the location) and
