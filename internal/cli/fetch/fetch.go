@@ -6,7 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ps-photos/ps/internal/cli"
@@ -45,7 +49,7 @@ type Command struct {
 	cli.Globals
 	Output         string        `short:"o" required:"" placeholder:"DIR" help:"Folder to download into (created if missing)."`
 	Jobs           int           `short:"j" default:"4" help:"Parallel downloads."`
-	Name           string        `default:"path" placeholder:"TEMPLATE" help:"How to name files: path, epoch, date, or a template like '{taken:%Y/%m}/{name}'."`
+	Name           string        `placeholder:"TEMPLATE" help:"How to name files: path, epoch, date, or a template like '{taken:%Y/%m}/{name}'. Default: what this folder was last filled with, else path."`
 	Failures       string        `placeholder:"FILE" help:"Also append every failure record to FILE (feed it back to retry)."`
 	Retries        int           `default:"3" help:"Retries per item for transient and rate-limited errors."`
 	Progress       string        `enum:"auto,bar,plain,none" default:"auto" help:"Progress on stderr: bar (terminal), plain (a line every 10s), none; auto picks bar on a terminal, else none."`
@@ -65,14 +69,18 @@ const exitHelp = cli.ExitHelp + ` A full disk stops the run (exit 1).`
 
 // Run downloads stdin's items.
 func (c *Command) Run(stdio cli.Stdio) error {
-	tmpl, err := naming.Parse(c.Name)
-	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
-	}
 	if c.Jobs < 1 || c.Retries < 0 {
 		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1 and --retries at least 0"))
 	}
 	log := c.Logger(stdio.Err)
+	name, err := folderName(c.Output, c.Name, c.DryRun, log)
+	if err != nil {
+		return err
+	}
+	tmpl, err := naming.Parse(name)
+	if err != nil {
+		return cli.WithExit(cli.ExitUsage, err)
+	}
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
 
@@ -150,4 +158,38 @@ func (c *Command) progressMode(stdio cli.Stdio) string {
 		return progress.Bar
 	}
 	return progress.None
+}
+
+// nameFile remembers the --name a folder was filled with, so that
+// "ps-fetch -o DIR < failed.jsonl" names retried files like the first run.
+const nameFile = ".ps-fetch-name"
+
+// folderName returns the naming to use: the flag when given (and then
+// remembered for the folder), else the folder's remembered naming, else
+// "path".
+func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error) {
+	stored, err := os.ReadFile(filepath.Join(dir, nameFile))
+	remembered := strings.TrimSpace(string(stored))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fault.Wrap(fault.Local, err)
+	}
+	if flag == "" {
+		if remembered != "" {
+			return remembered, nil
+		}
+		return "path", nil
+	}
+	if remembered != "" && remembered != flag {
+		log.Warn(fmt.Sprintf("%s was filled with --name %s; files fetched now are named by %s", dir, remembered, flag))
+	}
+	if dryRun || remembered == flag {
+		return flag, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fault.Wrap(fault.Local, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, nameFile), []byte(flag+"\n"), 0o644); err != nil {
+		return "", fault.Wrap(fault.Local, err)
+	}
+	return flag, nil
 }
