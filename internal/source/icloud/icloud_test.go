@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/icloud"
 	"github.com/ps-photos/ps/internal/source/icloud/icloudtest"
+	"github.com/ps-photos/ps/internal/source/sourcetest"
 	"github.com/ps-photos/ps/internal/state"
 )
 
@@ -211,29 +211,9 @@ func open(t testing.TB, dir, location string) *icloud.Source {
 	return src
 }
 
-type sink struct {
-	mu       sync.Mutex
-	items    []*record.Record
-	failures []error
-}
-
-func (s *sink) Item(r *record.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.items = append(s.items, r)
-	return nil
-}
-
-func (s *sink) Failure(r *record.Record, err error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, err)
-	return nil
-}
-
-func list(t *testing.T, src *icloud.Source, opts source.ListOptions) *sink {
+func list(t *testing.T, src *icloud.Source, opts source.ListOptions) *sourcetest.Sink {
 	t.Helper()
-	s := &sink{}
+	s := &sourcetest.Sink{}
 	if err := src.List(context.Background(), opts, s); err != nil {
 		t.Fatalf("list: %v", err)
 	}
@@ -257,7 +237,7 @@ func TestListWholeLibrary(t *testing.T) {
 	fake := startFake(t, icloudtest.Options{}, zones...)
 	src := open(t, signedIn(t, fake), "icloud:")
 	for _, jobs := range []int{1, 6} {
-		got := byID(list(t, src, source.ListOptions{Jobs: jobs}).items)
+		got := byID(list(t, src, source.ListOptions{Jobs: jobs}).Items)
 		want := map[string]bool{}
 		for _, a := range zones[0].Assets {
 			if a.Hidden || a.Deleted {
@@ -329,7 +309,7 @@ func TestListSelections(t *testing.T) {
 		{"icloud:", source.ListOptions{Jobs: 3, Library: "shared"}, count(visible, zones[1])},
 	}
 	for _, c := range checks {
-		got := list(t, open(t, dir, c.location), c.opts).items
+		got := list(t, open(t, dir, c.location), c.opts).Items
 		if n := originals(got); n != c.want || n == 0 {
 			t.Errorf("%s %+v: %d originals, want %d (and more than none)", c.location, c.opts.Library, n, c.want)
 		}
@@ -338,7 +318,7 @@ func TestListSelections(t *testing.T) {
 		}
 	}
 
-	albums := list(t, open(t, dir, "icloud:"), source.ListOptions{ListAlbums: true}).items
+	albums := list(t, open(t, dir, "icloud:"), source.ListOptions{ListAlbums: true}).Items
 	var names []string
 	for _, a := range albums {
 		names = append(names, a.Name+"="+a.Source)
@@ -346,14 +326,14 @@ func TestListSelections(t *testing.T) {
 	if want := []string{"Holidays=icloud:album/Holidays", "Family & Friends=icloud:album/Family & Friends"}; !slices.Equal(names, want) {
 		t.Errorf("albums %v, want %v (no folders, root or deleted albums)", names, want)
 	}
-	libs := list(t, open(t, dir, "icloud:"), source.ListOptions{ListLibraries: true}).items
+	libs := list(t, open(t, dir, "icloud:"), source.ListOptions{ListLibraries: true}).Items
 	if len(libs) != 2 || libs[0].Name != "PrimarySync" || !strings.HasPrefix(libs[1].Name, "SharedSync-") {
 		t.Errorf("libraries %v", libs)
 	}
 	if _, err := icloud.ParseLocation("icloud:nonsense"); err == nil {
 		t.Error("accepted an unknown smart folder")
 	}
-	err := open(t, dir, "icloud:album/Nope").List(context.Background(), opts, &sink{})
+	err := open(t, dir, "icloud:album/Nope").List(context.Background(), opts, &sourcetest.Sink{})
 	if fault.ClassOf(err) != fault.NotFound {
 		t.Errorf("missing album: %v", err)
 	}
@@ -363,7 +343,7 @@ func TestVariantsAndLivePhotos(t *testing.T) {
 	zones := library(60, 0)
 	fake := startFake(t, icloudtest.Options{}, zones...)
 	src := open(t, signedIn(t, fake), "icloud:")
-	got := byID(list(t, src, source.ListOptions{Jobs: 2, Variants: []string{"medium", "thumb", "adjusted"}, LivePhotos: "skip"}).items)
+	got := byID(list(t, src, source.ListOptions{Jobs: 2, Variants: []string{"medium", "thumb", "adjusted"}, LivePhotos: "skip"}).Items)
 	for _, a := range zones[0].Assets {
 		if a.Hidden || a.Deleted {
 			continue
@@ -384,7 +364,7 @@ func TestVariantsAndLivePhotos(t *testing.T) {
 			t.Errorf("%s: original or live video listed without being asked for", a.Name)
 		}
 	}
-	only := list(t, src, source.ListOptions{Jobs: 2, LivePhotos: "only"}).items
+	only := list(t, src, source.ListOptions{Jobs: 2, LivePhotos: "only"}).Items
 	for _, it := range only {
 		if it.Meta["variant"] != "live" || it.Media != "video" {
 			t.Errorf("--live-photos only gave %s (%v)", it.Name, it.Meta["variant"])
@@ -399,7 +379,7 @@ func TestOpenResumesAndRefreshesExpiredURLs(t *testing.T) {
 	zones := library(250, 0)
 	fake := startFake(t, icloudtest.Options{}, zones...)
 	dir := signedIn(t, fake)
-	items := list(t, open(t, dir, "icloud:"), source.ListOptions{Jobs: 4}).items
+	items := list(t, open(t, dir, "icloud:"), source.ListOptions{Jobs: 4}).Items
 	// A fresh source, as ps-fetch opens one.
 	src := open(t, dir, "icloud:")
 	var target *record.Record
@@ -465,8 +445,8 @@ func TestThrottlingAndSessionErrors(t *testing.T) {
 	fake.Inject(icloudtest.Fault{Path: "records/query", Status: 421, Count: 1})
 	start := time.Now()
 	s := list(t, src, source.ListOptions{Jobs: 4})
-	if len(s.failures) != 0 || len(s.items) < 450 {
-		t.Errorf("throttled listing: %d items, failures %v", len(s.items), s.failures)
+	if len(s.Failures) != 0 || len(s.Items) < 450 {
+		t.Errorf("throttled listing: %d items, failures %v", len(s.Items), s.Failures)
 	}
 	if time.Since(start) < time.Second {
 		t.Errorf("a THROTTLED with retryAfter 1 did not pause the listing")
@@ -476,7 +456,7 @@ func TestThrottlingAndSessionErrors(t *testing.T) {
 	}
 
 	fake.ExpireWebSessions()
-	err := open(t, dir, "icloud:").List(context.Background(), source.ListOptions{}, &sink{})
+	err := open(t, dir, "icloud:").List(context.Background(), source.ListOptions{}, &sourcetest.Sink{})
 	if fault.ClassOf(err) != fault.Auth || fault.HintOf(err) != "ps-auth icloud --username "+user {
 		t.Errorf("expired session: %v (class %s, hint %q)", err, fault.ClassOf(err), fault.HintOf(err))
 	}
@@ -484,13 +464,13 @@ func TestThrottlingAndSessionErrors(t *testing.T) {
 	fake2 := startFake(t, icloudtest.Options{}, library(10, 0)...)
 	dir2 := signedIn(t, fake2)
 	fake2.SetOptions(func(o *icloudtest.Options) { o.ADP = true })
-	err = open(t, dir2, "icloud:").List(context.Background(), source.ListOptions{}, &sink{})
+	err = open(t, dir2, "icloud:").List(context.Background(), source.ListOptions{}, &sourcetest.Sink{})
 	if fault.ClassOf(err) != fault.Permanent || !strings.Contains(err.Error(), "Access iCloud Data on the Web") {
 		t.Errorf("ACCESS_DENIED: %v", err)
 	}
 	fake2.SetOptions(func(o *icloudtest.Options) { o.ADP = false })
 	fake2.IndexingRunning(1)
-	err = open(t, dir2, "icloud:").List(context.Background(), source.ListOptions{}, &sink{})
+	err = open(t, dir2, "icloud:").List(context.Background(), source.ListOptions{}, &sourcetest.Sink{})
 	if fault.ClassOf(err) != fault.Transient || !strings.Contains(err.Error(), "indexing") {
 		t.Errorf("indexing: %v", err)
 	}
@@ -535,7 +515,7 @@ func TestSinceStopsPaging(t *testing.T) {
 	}
 	since := visible[150].Taken
 	before := fake.Stats().PageQueries
-	items := list(t, src, source.ListOptions{Jobs: 1, Since: since, LivePhotos: "skip"}).items
+	items := list(t, src, source.ListOptions{Jobs: 1, Since: since, LivePhotos: "skip"}).Items
 	if pages := fake.Stats().PageQueries - before; pages != 2 {
 		t.Errorf("--since read %d pages, want 2 (ranks 0-199; the rest are older)", pages)
 	}
@@ -556,7 +536,7 @@ func TestSinceStopsPaging(t *testing.T) {
 	until := visible[250].Taken
 	since = visible[330].Taken
 	before = fake.Stats().PageQueries
-	items = list(t, src, source.ListOptions{Jobs: 2, Since: since, Until: until, LivePhotos: "skip"}).items
+	items = list(t, src, source.ListOptions{Jobs: 2, Since: since, Until: until, LivePhotos: "skip"}).Items
 	if pages := fake.Stats().PageQueries - before; pages > 6 {
 		t.Errorf("--since/--until read %d pages (bisection and window), want at most 6", pages)
 	}
@@ -584,7 +564,7 @@ func TestFileNameEncodings(t *testing.T) {
 	utf := icloudtest.NewFileAsset("Fête à Zürich 📷.PNG", []byte("unicode"), at.Add(-2*time.Hour))
 	zone := &icloudtest.Zone{Name: "PrimarySync", Assets: []*icloudtest.Asset{plain, missing, utf}}
 	fake := startFake(t, icloudtest.Options{}, zone)
-	items := byID(list(t, open(t, signedIn(t, fake), "icloud:"), source.ListOptions{}).items)
+	items := byID(list(t, open(t, signedIn(t, fake), "icloud:"), source.ListOptions{}).Items)
 	for asset, want := range map[string]string{plain.Record: "Plain Name.JPG", missing.Record: "AY6c_BsE0jja.HEIC", utf.Record: "Fête à Zürich 📷.PNG"} {
 		if it := items[asset]; it == nil || it.Name != want || it.Path != want {
 			t.Errorf("asset %s: item %+v, want name %q", asset, it, want)
@@ -602,9 +582,9 @@ func TestStaleCountsAndEmptyPages(t *testing.T) {
 	}
 	fake := startFake(t, icloudtest.Options{}, zones...)
 	dir := signedIn(t, fake)
-	originals := func(s *sink) int {
+	originals := func(s *sourcetest.Sink) int {
 		n := 0
-		for _, it := range s.items {
+		for _, it := range s.Items {
 			if it.Meta["variant"] == "original" {
 				n++
 			}
@@ -628,7 +608,7 @@ func TestStaleCountsAndEmptyPages(t *testing.T) {
 			if c.times > 0 {
 				fake.EmptyPageAt(c.emptyAt, c.times)
 			}
-			s := &sink{}
+			s := &sourcetest.Sink{}
 			if err := open(t, dir, "icloud:").List(context.Background(), source.ListOptions{Jobs: 3}, s); err != nil {
 				t.Fatal(err)
 			}
@@ -636,8 +616,8 @@ func TestStaleCountsAndEmptyPages(t *testing.T) {
 			if c.failures > 0 {
 				want -= 100
 			}
-			if n := originals(s); n != want || len(s.failures) != c.failures {
-				t.Errorf("%d originals (want %d), failures %v (want %d)", n, want, s.failures, c.failures)
+			if n := originals(s); n != want || len(s.Failures) != c.failures {
+				t.Errorf("%d originals (want %d), failures %v (want %d)", n, want, s.Failures, c.failures)
 			}
 		})
 	}

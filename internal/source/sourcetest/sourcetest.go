@@ -83,17 +83,18 @@ func (cfg Config) key(p string) string {
 // collect lists src and returns its items by key.
 func collect(t *testing.T, cfg Config, src source.Source, opts source.ListOptions) map[string]*record.Record {
 	t.Helper()
-	sink := &memSink{}
+	sink := &Sink{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := src.List(ctx, opts, sink); err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	if len(sink.failures) > 0 {
-		t.Fatalf("List reported failures: %v", sink.failures)
+	if len(sink.Failures) > 0 {
+		f := sink.Failures[0]
+		t.Fatalf("List reported %d failure(s); first: %s: %s", len(sink.Failures), f.Path, f.Error.Message)
 	}
 	got := map[string]*record.Record{}
-	for _, it := range sink.items {
+	for _, it := range sink.Items {
 		k := cfg.key(it.Path)
 		if got[k] != nil {
 			t.Errorf("item %q listed twice", k)
@@ -212,8 +213,6 @@ func testOffset(t *testing.T, cfg Config) {
 	}
 }
 
-var errStop = errors.New("sink says stop")
-
 func testSinkError(t *testing.T, cfg Config) {
 	var files []File
 	at := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -222,16 +221,16 @@ func testSinkError(t *testing.T, cfg Config) {
 	}
 	src, opts := cfg.New(t, files)
 	defer src.Close()
-	sink := &memSink{stopAfter: 5}
+	sink := &Sink{StopAfter: 5}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	err := src.List(ctx, opts, sink)
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, ErrStop) {
 		t.Fatalf("List returned %v, want the sink's error unchanged", err)
 	}
 	// Concurrent listers may have a few calls in flight; hundreds more
 	// mean the error was ignored.
-	if n := len(sink.items); n > 5+64 {
+	if n := len(sink.Items); n > 5+64 {
 		t.Errorf("List went on for %d items after the sink said stop", n-5)
 	}
 }
@@ -242,7 +241,7 @@ func testCancel(t *testing.T, cfg Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	done := make(chan error, 1)
-	go func() { done <- src.List(ctx, opts, &memSink{}) }()
+	go func() { done <- src.List(ctx, opts, &Sink{}) }()
 	select {
 	case err := <-done:
 		if err == nil {
@@ -291,27 +290,35 @@ func keys(m map[string]*record.Record) []string {
 	return out
 }
 
-// memSink collects what List finds.
-type memSink struct {
-	mu        sync.Mutex
-	items     []*record.Record
-	failures  []string
-	stopAfter int
+// Sink collects what List finds, for source tests to inspect. Failures
+// are kept as the failure records ps-list would write.
+type Sink struct {
+	mu       sync.Mutex
+	Items    []*record.Record
+	Failures []*record.Record
+	// StopAfter, when positive, makes Item fail once that many items
+	// have arrived (to test that List stops promptly).
+	StopAfter int
 }
 
-func (s *memSink) Item(rec *record.Record) error {
+// ErrStop is what Item returns past StopAfter.
+var ErrStop = errors.New("sink says stop")
+
+// Item keeps one item.
+func (s *Sink) Item(rec *record.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopAfter > 0 && len(s.items) >= s.stopAfter {
-		return errStop
+	if s.StopAfter > 0 && len(s.Items) >= s.StopAfter {
+		return ErrStop
 	}
-	s.items = append(s.items, rec)
+	s.Items = append(s.Items, rec)
 	return nil
 }
 
-func (s *memSink) Failure(rec *record.Record, err error) error {
+// Failure keeps one listing problem as a failure record.
+func (s *Sink) Failure(rec *record.Record, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failures = append(s.failures, rec.Path+": "+err.Error())
+	s.Failures = append(s.Failures, rec.AsFailure(string(fault.ClassOf(err)), err.Error(), 1, fault.HintOf(err)))
 	return nil
 }

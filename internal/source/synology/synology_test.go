@@ -92,29 +92,9 @@ func open(t testing.TB, srv *synologytest.Server, stateDir string) *Source {
 	return src
 }
 
-type memSink struct {
-	mu       sync.Mutex
-	items    []*record.Record
-	failures []*record.Record
-}
-
-func (s *memSink) Item(r *record.Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.items = append(s.items, r)
-	return nil
-}
-
-func (s *memSink) Failure(r *record.Record, err error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failures = append(s.failures, r.AsFailure(string(fault.ClassOf(err)), err.Error(), 1, fault.HintOf(err)))
-	return nil
-}
-
-func list(t testing.TB, src *Source, opts source.ListOptions) *memSink {
+func list(t testing.TB, src *Source, opts source.ListOptions) *sourcetest.Sink {
 	t.Helper()
-	sink := &memSink{}
+	sink := &sourcetest.Sink{}
 	if err := src.List(context.Background(), opts, sink); err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -196,11 +176,11 @@ func TestListLargeCappedFolder(t *testing.T) {
 	}
 	srv.AddFile(synologytest.File{Path: "big/sub/last.JPG", Data: []byte("x"), Mtime: time.Unix(1, 0)})
 	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{Jobs: 8})
-	if len(sink.failures) > 0 {
-		t.Fatalf("failures: %v", sink.failures[0].Error)
+	if len(sink.Failures) > 0 {
+		t.Fatalf("failures: %v", sink.Failures[0].Error)
 	}
 	seen := map[string]bool{}
-	for _, it := range sink.items {
+	for _, it := range sink.Items {
 		if seen[it.ID] {
 			t.Fatalf("%s listed twice", it.ID)
 		}
@@ -223,11 +203,11 @@ func TestListFillsShortPages(t *testing.T) {
 	}
 	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{Jobs: 4})
 	seen := map[string]bool{}
-	for _, it := range sink.items {
+	for _, it := range sink.Items {
 		seen[it.Name] = true
 	}
-	if len(seen) != 1000 || len(sink.items) != 1000 || len(sink.failures) != 0 {
-		t.Fatalf("%d distinct of %d items, %d failures; want 1000, 1000, 0", len(seen), len(sink.items), len(sink.failures))
+	if len(seen) != 1000 || len(sink.Items) != 1000 || len(sink.Failures) != 0 {
+		t.Fatalf("%d distinct of %d items, %d failures; want 1000, 1000, 0", len(seen), len(sink.Items), len(sink.Failures))
 	}
 }
 
@@ -239,17 +219,17 @@ func TestListRefusesHostileEntries(t *testing.T) {
 	// Not hostile: a name in NFD whose path is in NFC (macOS uploads).
 	srv.AddRawEntry("ok", `{"name":"Cafe\u0301.JPG","path":"/09.26.25 First Last/ok/Caf\u00e9.JPG","isdir":false,"additional":{"size":1,"time":{"mtime":1700000000}}}`)
 	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{})
-	if len(sink.items) != 3 {
+	if len(sink.Items) != 3 {
 		var ids []string
-		for _, it := range sink.items {
+		for _, it := range sink.Items {
 			ids = append(ids, it.ID)
 		}
 		t.Errorf("items %q, want only the three real files", ids)
 	}
-	if len(sink.failures) != bad {
-		t.Errorf("%d failure records, want one per hostile entry (%d)", len(sink.failures), bad)
+	if len(sink.Failures) != bad {
+		t.Errorf("%d failure records, want one per hostile entry (%d)", len(sink.Failures), bad)
 	}
-	for _, f := range sink.failures {
+	for _, f := range sink.Failures {
 		if f.Error.Class != string(fault.Permanent) {
 			t.Errorf("%q: class %s, want permanent", f.Path, f.Error.Class)
 		}
@@ -268,8 +248,8 @@ func TestListSurvivesTransientFaults(t *testing.T) {
 	srv.Inject(synologytest.Fault{Op: "list", Path: "d0", Code: 402})
 	srv.Inject(synologytest.Fault{Op: "list", Path: "d1", Status: 429, RetryAfter: 1})
 	sink := list(t, src, source.ListOptions{Jobs: 3})
-	if len(sink.items) != 20 || len(sink.failures) != 0 {
-		t.Fatalf("%d items, %d failures; want 20 and 0", len(sink.items), len(sink.failures))
+	if len(sink.Items) != 20 || len(sink.Failures) != 0 {
+		t.Fatalf("%d items, %d failures; want 20 and 0", len(sink.Items), len(sink.Failures))
 	}
 }
 
@@ -283,18 +263,18 @@ func TestListBoundsLyingTotals(t *testing.T) {
 		srv.AddFile(synologytest.File{Path: fmt.Sprintf("untold/f%02d.JPG", i), Data: []byte{1}, Mtime: time.Unix(1700000000, 0)})
 	}
 	srv.ClaimTotal("untold", -1) // no total: walked page by page
-	done := make(chan *memSink)
+	done := make(chan *sourcetest.Sink)
 	go func() { done <- list(t, open(t, srv, t.TempDir()), source.ListOptions{}) }()
 	select {
 	case sink := <-done:
-		if len(sink.items) != 50 {
-			t.Errorf("%d items, want the 50 real ones", len(sink.items))
+		if len(sink.Items) != 50 {
+			t.Errorf("%d items, want the 50 real ones", len(sink.Items))
 		}
 		// "claims more than can be listed" and "stopped returning entries".
-		if len(sink.failures) == 0 {
+		if len(sink.Failures) == 0 {
 			t.Error("a folder that claims a trillion entries and stops must give a failure record")
 		}
-		for _, f := range sink.failures {
+		for _, f := range sink.Failures {
 			if f.Path != "liar" {
 				t.Errorf("failure for %q (%s): only the lying folder may fail", f.Path, f.Error.Message)
 			}
@@ -309,8 +289,8 @@ func TestListBoundsCycles(t *testing.T) {
 	srv.AddFile(synologytest.File{Path: "real/IMG_1.CR3", Data: []byte("x"), Mtime: time.Unix(1700000000, 0)})
 	srv.AddLoop("real")
 	sink := list(t, open(t, srv, t.TempDir()), source.ListOptions{})
-	if len(sink.items) != 1 || len(sink.failures) != 1 || !strings.Contains(sink.failures[0].Error.Message, "deeper than") {
-		t.Fatalf("%d items, failures %v; want the one file and one failure for the endless folder", len(sink.items), sink.failures)
+	if len(sink.Items) != 1 || len(sink.Failures) != 1 || !strings.Contains(sink.Failures[0].Error.Message, "deeper than") {
+		t.Fatalf("%d items, failures %v; want the one file and one failure for the endless folder", len(sink.Items), sink.Failures)
 	}
 }
 
@@ -320,10 +300,10 @@ func TestSingleFileShare(t *testing.T) {
 	srv.ShareSingleFile(data, time.Unix(1700000000, 0))
 	src := open(t, srv, t.TempDir())
 	sink := list(t, src, source.ListOptions{})
-	if len(sink.items) != 1 || len(sink.failures) != 0 {
-		t.Fatalf("%d items, %d failures; want the one file", len(sink.items), len(sink.failures))
+	if len(sink.Items) != 1 || len(sink.Failures) != 0 {
+		t.Fatalf("%d items, %d failures; want the one file", len(sink.Items), len(sink.Failures))
 	}
-	it := sink.items[0]
+	it := sink.Items[0]
 	if it.ID != "/IMG_0001.CR3" || it.Size != int64(len(data)) || !it.Mtime.Equal(time.Unix(1700000000, 0)) || it.Media != "raw" {
 		t.Fatalf("item %+v", it)
 	}
