@@ -24,10 +24,14 @@ const maxBody = 64 << 20
 // request while Apple has asked us to back off (one throttled query
 // should slow all workers, not only itself).
 type client struct {
-	http   *http.Client
-	policy retry.Policy
-	log    *slog.Logger
-	hint   string // the ps-auth command, for auth errors
+	http *http.Client
+	// download has no overall timeout: a large video on a slow link takes
+	// as long as it takes. Only the response header is bounded here; a
+	// body that stalls is ps-fetch's idle timeout's business.
+	download *http.Client
+	policy   retry.Policy
+	log      *slog.Logger
+	hint     string // the ps-auth command, for auth errors
 
 	mu         sync.Mutex
 	pauseUntil time.Time
@@ -37,7 +41,14 @@ func newClient(log *slog.Logger, hint string) *client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &client{http: &http.Client{Timeout: 2 * time.Minute}, policy: retry.Default, log: log, hint: hint}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = time.Minute
+	tr.MaxIdleConnsPerHost = 32
+	c := &client{
+		http:     &http.Client{Timeout: 2 * time.Minute},
+		download: &http.Client{Transport: tr},
+		policy:   retry.Default, log: log, hint: hint,
+	}
 	c.policy.OnRetry = func(attempt int, err error, wait time.Duration) {
 		c.log.Debug("icloud: retrying", "attempt", attempt, "err", err, "wait", wait)
 	}

@@ -161,7 +161,11 @@ func checkTrust(env source.Env, acct *Account, now time.Time, hint string) error
 func (s *Source) Location() string { return s.loc.String() }
 
 // Close has nothing to release.
-func (s *Source) Close() error { s.c.http.CloseIdleConnections(); return nil }
+func (s *Source) Close() error {
+	s.c.http.CloseIdleConnections()
+	s.c.download.CloseIdleConnections()
+	return nil
+}
 
 // zone is a library: a zone in the private or shared database.
 type zone struct{ db, name string }
@@ -429,7 +433,7 @@ func (s *Source) get(ctx context.Context, u string, offset int64) (*source.Conte
 		}
 		req.Header.Set("User-Agent", userAgent)
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
-		resp, err := s.c.http.Do(req)
+		resp, err := s.c.download.Do(req)
 		if err != nil {
 			return classifyNet("download", err)
 		}
