@@ -104,9 +104,9 @@ run_once() {
   local t0 t1 rc secs rss=0 cpu=0 problem
   t0=$(date +%s%N)
   if [ -x /usr/bin/time ]; then
-    DEST=$dest OUT=$out /usr/bin/time -f "%M %U %S" -o "$tf" timeout -k 5 "$CASE_TIMEOUT" bash -c "$cmd" >"$out" 2>"$err"
+    DEST=$dest OUT=$out /usr/bin/time -f "%M %U %S" -o "$tf" timeout -k 5 "$CASE_TIMEOUT" bash -c "$cmd" >"$out" 2>"$err" </dev/null
   else
-    DEST=$dest OUT=$out timeout -k 5 "$CASE_TIMEOUT" bash -c "$cmd" >"$out" 2>"$err"
+    DEST=$dest OUT=$out timeout -k 5 "$CASE_TIMEOUT" bash -c "$cmd" >"$out" 2>"$err" </dev/null
   fi
   rc=$?
   t1=$(date +%s%N)

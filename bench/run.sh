@@ -589,7 +589,7 @@ section_script() { # NAME
     takeout) [ "$QUICK" = 1 ] && args=(5000 5) ;;
   esac
   if env "${envs[@]}" PS_BENCH_RESULTS="$RESULTS" PS_BENCH_BIN="$BIN" PS_BENCH_QUICK="$QUICK" PS_BENCH_RUNS="$RUNS" PS_BENCH_TMP="$WORK/$name" \
-    timeout -k 10 "${SCRIPT_TIMEOUT:-900}" bash "$script" "${args[@]}" >"$WORK/extra/$name.txt" 2>"$WORK/log/$name.log"; then
+    timeout -k 10 "${SCRIPT_TIMEOUT:-900}" bash "$script" "${args[@]}" </dev/null >"$WORK/extra/$name.txt" 2>"$WORK/log/$name.log"; then
     say "$name: done"
   else
     local rc=$?

@@ -55,6 +55,11 @@ func why(g *group, section string) string {
 	if ps := g.ps(); ps != nil && ps.failed != "" {
 		return "failed: " + ps.failed
 	}
+	for _, t := range g.tools { // a section script that failed as a whole
+		if t.failed != "" {
+			return t.label + " failed: " + t.failed
+		}
+	}
 	return "not measured"
 }
 
