@@ -695,3 +695,36 @@ func TestPassThroughAndBadLines(t *testing.T) {
 		t.Errorf("types %v", types)
 	}
 }
+
+// A failures file lists items in the order they failed. Re-fed in another
+// order, colliding items keep the names (and .part files) they got first.
+func TestRetriedCollisionsKeepTheirNames(t *testing.T) {
+	srv := newFakeHTTP(t)
+	dir := t.TempDir()
+	tmpl, _ := naming.Parse("{name}")
+	a, b := payload(3<<20, 1), payload(3<<20, 2)
+	recA := srv.add("a/IMG.JPG", a, dropMidBody)
+	recB := srv.add("b/IMG.JPG", b, dropMidBody)
+	opts := testOptions(t, dir)
+	opts.Name, opts.Retries, opts.Jobs = tmpl, 0, 1
+	r := runFetch(t, opts, recA, recB)
+	if r.stats.Failed != 2 {
+		t.Fatalf("first run: %+v", r.stats)
+	}
+	opts = testOptions(t, dir)
+	opts.Name = tmpl
+	r = runFetch(t, opts, r.out[1], r.out[0]) // B's failure first
+	got := map[string]string{}
+	for _, rec := range r.out {
+		got[rec.Path] = filepath.Base(rec.Local)
+	}
+	if got["a/IMG.JPG"] != "IMG.JPG" || got["b/IMG.JPG"] != "IMG_1.JPG" {
+		t.Fatalf("names after the retry: %v", got)
+	}
+	mustFile(t, filepath.Join(dir, "IMG.JPG"), a)
+	mustFile(t, filepath.Join(dir, "IMG_1.JPG"), b)
+	noParts(t, dir)
+	if rs := srv.Ranges("b/IMG.JPG"); len(rs) != 2 || rs[1] == "" {
+		t.Errorf("b was not resumed: %q", rs)
+	}
+}

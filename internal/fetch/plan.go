@@ -150,9 +150,31 @@ func (e *engine) assign(j *job, cand string) error {
 		if adopt && !e.opts.Force {
 			j.mode = modeAdopt
 		}
+		if n > 0 {
+			e.reserve(j)
+		}
 		return nil
 	}
 	return fault.Errorf(fault.Permanent, "no free name for %s after %d tries", cand, maxSuffix)
+}
+
+// reserve writes a pending manifest line for a suffixed name before the
+// download starts. If it fails, its failure record may come back in
+// another order (a failures file lists items as they failed); the line
+// makes the item keep its _N, so names and half-done .part files still
+// match on the retry.
+func (e *engine) reserve(j *job) {
+	if e.mw == nil {
+		return // dry run
+	}
+	src, id := manifest.Ident(j.rec)
+	err := e.mw.Add(&manifest.Entry{
+		Source: src, ID: id, Path: j.rec.Path, Size: j.rec.Size, Mtime: manifest.MtimeString(j.rec.Mtime),
+		Local: j.local, N: j.suffix, Pending: true, At: record.FormatTime(e.opts.Now()),
+	})
+	if err != nil {
+		e.log.Error("manifest: " + err.Error())
+	}
 }
 
 // onDisk looks at what is at name: nothing (free), or a file that is
@@ -215,8 +237,8 @@ func (e *engine) checkLinks(name string) error {
 func reserved(name string) error {
 	base := name[strings.LastIndexByte(name, '/')+1:]
 	switch {
-	case name == manifest.FileName:
-		return fmt.Errorf("%s is the manifest's name", name)
+	case name == manifest.FileName, name == ".ps-fetch-name":
+		return fmt.Errorf("%s is a name ps-fetch keeps for itself", name)
 	case isPartName(base):
 		return fmt.Errorf("%s looks like one of ps-fetch's partial downloads (NAME.XXXXXXXX.part)", name)
 	}

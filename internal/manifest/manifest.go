@@ -49,6 +49,9 @@ type Entry struct {
 	// N is the collision number ps-fetch appended to the name (_1, _2…).
 	N      int    `json:"n,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
+	// Pending marks a suffixed name given to an item whose download has not
+	// finished yet, so a retry in another order keeps it.
+	Pending bool `json:"pending,omitempty"`
 	// Deleted marks a file --mirror removed: it cancels earlier lines for
 	// the same source and id.
 	Deleted bool   `json:"deleted,omitempty"`
