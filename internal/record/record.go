@@ -18,6 +18,7 @@ package record
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -203,39 +204,21 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-// UnmarshalJSON reads any record, keeping unknown fields in Extra.
+// UnmarshalJSON reads any record, keeping unknown fields in Extra. The
+// line is validated and split by the same scanner ps-filter uses; only
+// nested objects (hash, meta, session, error) go through encoding/json.
 func (r *Record) UnmarshalJSON(data []byte) error {
 	*r = Record{}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return fmt.Errorf("a record must be a JSON object")
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
+	return eachField(data, func(rawKey, val []byte) error {
+		key := string(rawKey)
+		if bytes.IndexByte(rawKey, '\\') >= 0 {
+			key, _ = RawString(append(append([]byte{'"'}, rawKey...), '"'))
 		}
-		key := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		if err := r.setField(key, val); err != nil {
 			return fmt.Errorf("field %q: %w", key, err)
 		}
-		if err := r.setField(key, raw); err != nil {
-			return fmt.Errorf("field %q: %w", key, err)
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after the record")
-	}
-	return nil
+		return nil
+	})
 }
 
 func (r *Record) setField(key string, raw json.RawMessage) error {
@@ -248,20 +231,17 @@ func (r *Record) setField(key string, raw json.RawMessage) error {
 	var err error
 	switch key {
 	case "type":
-		err = json.Unmarshal(raw, &r.Type)
+		r.Type, err = str(raw)
 	case "source":
-		err = json.Unmarshal(raw, &r.Source)
+		r.Source, err = str(raw)
 	case "id":
 		err = unmarshalID(raw, &r.ID)
 	case "path":
-		err = json.Unmarshal(raw, &r.Path)
+		r.Path, err = str(raw)
 	case "name":
-		err = json.Unmarshal(raw, &r.Name)
+		r.Name, err = str(raw)
 	case "size":
-		var f json.Number
-		if err = json.Unmarshal(raw, &f); err == nil {
-			r.Size, err = parseSize(f)
-		}
+		r.Size, err = RawInt(raw)
 	case "mtime":
 		r.Mtime, err = unmarshalTime(raw)
 	case "taken":
@@ -271,7 +251,7 @@ func (r *Record) setField(key string, raw json.RawMessage) error {
 	case "expires":
 		r.Expires, err = unmarshalTime(raw)
 	case "media":
-		err = json.Unmarshal(raw, &r.Media)
+		r.Media, err = str(raw)
 	case "hash":
 		err = json.Unmarshal(raw, &r.Hash)
 	case "meta":
@@ -279,11 +259,11 @@ func (r *Record) setField(key string, raw json.RawMessage) error {
 	case "session":
 		r.Session, err = unmarshalObject(raw)
 	case "url":
-		err = json.Unmarshal(raw, &r.URL)
+		r.URL, err = str(raw)
 	case "local":
-		err = json.Unmarshal(raw, &r.Local)
+		r.Local, err = str(raw)
 	case "status":
-		err = json.Unmarshal(raw, &r.Status)
+		r.Status, err = str(raw)
 	case "error":
 		r.Error = new(ErrorInfo)
 		err = json.Unmarshal(raw, r.Error)
@@ -299,37 +279,29 @@ func (r *Record) setField(key string, raw json.RawMessage) error {
 	return err
 }
 
-// unmarshalID accepts a string or, for jq-made input, a number.
-func unmarshalID(raw json.RawMessage, dst *string) error {
-	if len(raw) > 0 && raw[0] != '"' {
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return fmt.Errorf("want a string")
-		}
-		*dst = n.String()
-		return nil
+// str decodes a raw JSON string value.
+func str(raw []byte) (string, error) {
+	s, ok := RawString(raw)
+	if !ok {
+		return "", errors.New("want a string")
 	}
-	return json.Unmarshal(raw, dst)
+	return s, nil
 }
 
-func parseSize(n json.Number) (int64, error) {
-	if i, err := n.Int64(); err == nil {
-		if i < 0 {
-			return 0, fmt.Errorf("negative size %d", i)
-		}
-		return i, nil
+// unmarshalID accepts a string or, for jq-made input, a number.
+func unmarshalID(raw json.RawMessage, dst *string) error {
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		*dst = string(raw)
+		return nil
 	}
-	// jq turns large integers into 1e7-style floats; accept whole numbers.
-	f, err := n.Float64()
-	if err != nil || f < 0 || f != float64(int64(f)) {
-		return 0, fmt.Errorf("size %s is not a whole number of bytes", n)
-	}
-	return int64(f), nil
+	s, err := str(raw)
+	*dst = s
+	return err
 }
 
 func unmarshalTime(raw json.RawMessage) (time.Time, error) {
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := RawString(raw)
+	if !ok {
 		return time.Time{}, fmt.Errorf("want an RFC 3339 string")
 	}
 	if s == "" {

@@ -19,6 +19,16 @@ type Fields struct {
 // records: the line itself is what gets written out.
 func ScanFields(line []byte, f *Fields) error {
 	*f = Fields{}
+	return eachField(line, func(key, val []byte) error {
+		f.set(key, val)
+		return nil
+	})
+}
+
+// eachField validates line as one JSON object and calls fn with each
+// top-level key (the raw bytes between its quotes, escapes undone only by
+// the caller) and its raw value.
+func eachField(line []byte, fn func(key, val []byte) error) error {
 	s := scanner{b: line}
 	s.ws()
 	if !s.eat('{') {
@@ -44,7 +54,9 @@ func ScanFields(line []byte, f *Fields) error {
 		if err := s.value(0); err != nil {
 			return err
 		}
-		f.set(key, line[vStart:s.i])
+		if err := fn(key, line[vStart:s.i]); err != nil {
+			return err
+		}
 		s.ws()
 		if s.eat(',') {
 			continue
