@@ -133,6 +133,8 @@ timed "$work/gen/ps.time" "$psxmp" -q --raw-dir "$work/raw" --jpg-dir "$work/jpg
 t1=$(now)
 ps_s=$(secs "$t0" "$t1")
 ps_n=$(grep -c '"xmp":' "$work/gen/ps.jsonl")
+# ps-xmp is quiet under -q; its failure records say what went wrong.
+grep '"type":"failure"' "$work/gen/ps.jsonl" | head -3 >&2 || true
 sidecars=$(find "$work/raw" -name '*.xmp' | wc -l)
 
 status=ok note=""
