@@ -84,10 +84,11 @@ type engine struct {
 	user   context.Context
 
 	// Owned by the planning goroutine.
-	claims    claimSet        // local-name hash → key, for names first given out in this run
-	claimed   int             // claims made
-	complete  map[string]bool // sources whose end record said complete
-	listFault bool            // an incomplete end or a folder failure came through
+	claims    claimSet         // local-name hash → key, for names first given out in this run
+	claimed   int              // claims made
+	complete  map[string]bool  // sources whose end record said complete
+	ends      []*record.Record // end records, written after all results
+	listFault bool             // an incomplete end or a folder failure came through
 
 	mu       sync.Mutex
 	authStop map[string]error // source → the auth error that stopped it
@@ -139,6 +140,9 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 		if err := e.mirror(); err != nil {
 			e.log.Error("mirror: " + err.Error())
 		}
+	}
+	for _, end := range e.ends {
+		e.emit(end)
 	}
 	if e.mw != nil {
 		if err := e.mw.Close(); err != nil && readErr == nil {

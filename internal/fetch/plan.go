@@ -27,7 +27,9 @@ func (e *engine) planOne(rec *record.Record) *job {
 		} else {
 			e.listFault = true
 		}
-		e.emit(rec)
+		// Held until every result is out, so the end record stays the
+		// last line, as it is in ps-list's output.
+		e.ends = append(e.ends, rec)
 		return nil
 	case !isItem(rec):
 		if rec.Type == record.TypeFailure {
