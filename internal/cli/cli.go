@@ -81,9 +81,6 @@ func WithExit(code int, err error) error { return &exitError{code: code, err: er
 // maps to exit 1 and prints nothing more (the records say it all).
 var ErrPartial = &exitError{code: ExitPartial, err: errors.New("some items failed")}
 
-// ErrBadInput is returned after malformed lines were skipped.
-var ErrBadInput = &exitError{code: ExitUsage, err: errors.New("some input lines were malformed and skipped")}
-
 // CodeOf maps an error to an exit code.
 func CodeOf(err error) int {
 	if err == nil {

@@ -35,9 +35,6 @@ type Criteria struct {
 // Prepare finishes a Criteria built by hand or from flags.
 func (c *Criteria) Prepare() { c.needDate = !c.Since.IsZero() || !c.Until.IsZero() }
 
-// NeedsDate reports whether the caller must supply dates (--newest).
-func (c *Criteria) NeedsDate() bool { return c.needDate }
-
 // Verdict is the outcome for one line.
 type Verdict int
 

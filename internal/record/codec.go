@@ -124,20 +124,12 @@ func Parse(line []byte) (*Record, error) {
 	}
 	var rec Record
 	if err := json.Unmarshal(line, &rec); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %s", describeJSONError(err))
+		return nil, fmt.Errorf("not a JSON object: %w", err)
 	}
 	if rec.Type == "" {
 		return nil, errors.New(`missing "type"`)
 	}
 	return &rec, nil
-}
-
-func describeJSONError(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
-	}
-	return err.Error()
 }
 
 // Encoder writes records, one compact object per line. It is safe for

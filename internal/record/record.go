@@ -354,14 +354,6 @@ func (r *Record) Set(key string, value any) error {
 	return nil
 }
 
-// SetMeta sets meta[key], creating meta when needed.
-func (r *Record) SetMeta(key string, value any) {
-	if r.Meta == nil {
-		r.Meta = map[string]any{}
-	}
-	r.Meta[key] = value
-}
-
 // Clone returns a copy whose maps and slices can be changed independently.
 func (r *Record) Clone() *Record {
 	c := *r

@@ -51,16 +51,6 @@ func (r *Registry) Lookup(location string) (Factory, error) {
 	return Factory{}, fault.Errorf(fault.Permanent, "no source handles %q locations (known: %s)", scheme+":", strings.Join(r.schemes(), ", "))
 }
 
-// ByName returns the factory named name.
-func (r *Registry) ByName(name string) (Factory, bool) {
-	for _, f := range r.factories {
-		if f.Name == name {
-			return f, true
-		}
-	}
-	return Factory{}, false
-}
-
 func (r *Registry) schemes() []string {
 	var out []string
 	for _, f := range r.factories {

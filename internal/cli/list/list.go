@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -167,7 +166,6 @@ type streamSink struct {
 	enc      *record.Encoder
 	items    atomic.Int64
 	failures atomic.Int64
-	once     sync.Once
 }
 
 func (s *streamSink) Item(rec *record.Record) error {
