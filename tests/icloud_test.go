@@ -103,7 +103,7 @@ func icloudFake(ts *testscript.TestScript, neg bool, args []string) {
 		m := icloudFakes.mark[ts]
 		icloudFakes.Unlock()
 		s := fake.Stats()
-		fmt.Fprintf(ts.Stdout(), "signins=%d codes=%d queries=%d downloads=%d expired=%d throttled=%d\n", s.SignIns-m.SignIns,
+		fmt.Fprintf(ts.Stdout(), "signins=%d codes=%d queries=%d downloads=%d expired=%d throttled=%d\n", s.Completes-m.Completes,
 			s.CodeChecks-m.CodeChecks, s.Queries-m.Queries, s.Downloads-m.Downloads, s.Expired-m.Expired, s.Throttled-m.Throttled)
 	case "verify":
 		icloudVerify(ts, fake, ts.MkAbs(args[1]), args[2])
