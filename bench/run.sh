@@ -305,6 +305,9 @@ http_case() {
   if command -v rclone >/dev/null; then
     case_tool "rclone --transfers 4" "rclone copy -q --http-url '$base' :http: \"\$DEST\" --transfers 4"
     case_tool "rclone --transfers 8" "rclone copy -q --http-url '$base' :http: \"\$DEST\" --transfers 8"
+    # Context, not the bar: ps-fetch's results carry each file's sha256;
+    # this is what an rclone user runs to have the same.
+    case_tool "verified: rclone copy + hashsum sha256" "rclone copy -q --http-url '$base' :http: \"\$DEST\" --transfers 8 && rclone hashsum sha256 \"\$DEST\" --checkers 8 -q >/dev/null"
   else skip http "$profile" "$label" rclone "rclone is not installed"; fi
   if command -v aria2c >/dev/null; then
     case_tool "aria2c -j8" "aria2c -q -j8 --file-allocation=none --auto-file-renaming=false -d \"\$DEST\" -i '$urls'"

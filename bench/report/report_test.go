@@ -17,6 +17,7 @@ const sample = "http\tloopback\t100 × 25 MiB\tps-fetch -j8\twarmup\t9\t26214400
 	"http\tloopback\t100 × 25 MiB\trclone --transfers 8\t1\t7\t2621440000\t100\t1\t3\tok\t\n" +
 	"http\tloopback\t100 × 25 MiB\trclone --transfers 8\t2\t8\t2621440000\t100\t1\t3\tfail\tmissing files\n" +
 	"http\tloopback\t100 × 25 MiB\trclone --transfers 8\t3\t9\t2621440000\t100\t1\t3\tok\t\n" +
+	"http\tloopback\t100 × 25 MiB\tverified: rclone copy + hashsum sha256\t1\t20\t2621440000\t100\t1\t3\tok\t\n" +
 	"http\tloopback\t5,000 × 64 KiB\tps-fetch -j8\t-\t0\t0\t0\t0\t0\tskip\tps-fetch is not built\n" +
 	"filter\tloopback\t1,000,000 records\tps-filter --ext CR3\t1\t2\t0\t1000000\t0\t0\tok\t\n" +
 	"filter\tloopback\t1,000,000 records\tjq select\t1\t15\t0\t1000000\t0\t0\tok\t\n"
@@ -65,6 +66,30 @@ func TestRatioTargets(t *testing.T) {
 	m, v = ratioTarget("http", "loopback", "× 64 KiB", "rclone", 1)(groups)
 	if v != "not measured" || !strings.Contains(m, "ps-fetch is not built") {
 		t.Errorf("skipped: %q, %q", m, v)
+	}
+}
+
+func TestHTTPContext(t *testing.T) {
+	groups := sampleGroups(t)
+	// The small set's ps-fetch was skipped: no figure, and it says why.
+	if m, v := httpContext("verified:")(groups); v != "not measured" || !strings.Contains(m, "not built") {
+		t.Errorf("context with a skipped set: %q, %q", m, v)
+	}
+	name := filepath.Join(t.TempDir(), "both.tsv")
+	both := "http\tloopback\t100 × 25 MiB\tps-fetch -j8\t1\t5\t2621440000\t100\t1\t3\tok\t\n" +
+		"http\tloopback\t100 × 25 MiB\tverified: rclone copy + hashsum sha256\t1\t20\t2621440000\t100\t1\t3\tok\t\n" +
+		"http\tloopback\t5,000 × 64 KiB\tps-fetch -j8\t1\t2\t327680000\t5000\t1\t3\tok\t\n" +
+		"http\tloopback\t5,000 × 64 KiB\tverified: rclone copy + hashsum sha256\t1\t1\t327680000\t5000\t1\t3\tok\t\n"
+	if err := os.WriteFile(name, []byte(both), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readRows(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, v := httpContext("verified:")(collect(rows))
+	if v != "reported" || !strings.Contains(m, "4.00× faster") || !strings.Contains(m, "2.00× slower") {
+		t.Errorf("context: %q, %q", m, v)
 	}
 }
 

@@ -29,6 +29,19 @@ import (
 //	go test ./internal/fetch -run '^$' -bench HTTP -benchtime 1x
 //
 // Reported: MB/s and files/s over the whole run, sync included.
+// BenchmarkHashes is the floor under every download: ps-fetch hashes each
+// byte with sha256 (SHA-NI where the CPU has it), one core per stream. At
+// the 1.3 GB/s measured here, 100 × 25 MiB costs 2.0 CPU-seconds that a
+// tool which does not hash (rclone over HTTP) never spends.
+func BenchmarkHashes(b *testing.B) {
+	buf := make([]byte, copyBuf)
+	hs := newHashes(&record.Record{})
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		hs.Write(buf)
+	}
+}
+
 func BenchmarkHTTPLarge(b *testing.B) { benchHTTP(b, 100, 25<<20) }
 func BenchmarkHTTPSmall(b *testing.B) { benchHTTP(b, 5000, 64<<10) }
 
