@@ -728,3 +728,11 @@ func TestRetriedCollisionsKeepTheirNames(t *testing.T) {
 		t.Errorf("b was not resumed: %q", rs)
 	}
 }
+
+func TestCopyBufSizeSharesABudget(t *testing.T) {
+	for jobs, want := range map[int]int{0: 4 << 20, 1: 4 << 20, 8: 4 << 20, 16: 2 << 20, 32: 1 << 20, 64: 1 << 20} {
+		if got := copyBufSize(jobs); got != want {
+			t.Errorf("copyBufSize(%d) = %d KiB, want %d KiB", jobs, got>>10, want>>10)
+		}
+	}
+}
