@@ -62,6 +62,10 @@ func (e *engine) work(j *job) {
 		e.fail(j.rec, err, 0, true)
 		return
 	}
+	if err := e.givenUp(j.rec); err != nil {
+		e.fail(j.rec, err, 0, true)
+		return
+	}
 	if e.ctx.Err() != nil {
 		e.fail(j.rec, e.classify(nil, e.ctx.Err()), 0, true)
 		return
@@ -93,15 +97,23 @@ func (e *engine) download(j *job) {
 		e.log.Debug(fmt.Sprintf("%s: attempt %d failed (%v), retrying in %s", j.local, attempt, err, wait.Round(time.Millisecond)))
 	}
 	var got fetched
+	var gaveUp error
 	attempts, err := policy.Do(e.ctx, func(int) error {
 		if err := e.stopped(j.rec.Source); err != nil {
 			return err
+		}
+		if gaveUp = e.givenUp(j.rec); gaveUp != nil {
+			return fault.Wrap(fault.Permanent, gaveUp) // ends the retries
 		}
 		var err error
 		got, err = e.fetchOnce(j, task)
 		return err
 	})
+	if gaveUp != nil {
+		err = gaveUp
+	}
 	task.Done(err == nil)
+	e.outcome(j.rec, err)
 	if err != nil {
 		if e.ctx.Err() != nil && fault.ClassOf(err) != fault.Local && fault.ClassOf(err) != fault.Canceled {
 			err = e.classify(nil, err)

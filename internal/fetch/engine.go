@@ -46,6 +46,7 @@ type Options struct {
 	DryRun         bool             // write nothing, print what would happen
 	Mirror         bool             // delete what left the source
 	IdleTimeout    time.Duration    // a download that receives nothing this long is retried
+	GiveUpAfter    int              // items in a row failing transiently before a source is given up; 0 never
 	Opener         Opener
 	Failures       *record.Encoder // also gets every failure record, when set
 	Progress       *progress.Progress
@@ -91,7 +92,8 @@ type engine struct {
 	listFault bool             // an incomplete end or a folder failure came through
 
 	mu       sync.Mutex
-	authStop map[string]error // source → the auth error that stopped it
+	authStop map[string]error   // source → the auth error that stopped it
+	streaks  map[string]*streak // source → its transient failures in a row
 	diskFull error
 
 	downloaded, skipped, planned, failed, deleted, bad atomic.Int64
@@ -192,7 +194,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	e := &engine{
 		opts: opts, root: root, ix: ix, mw: mw, out: out, prog: opts.Progress, log: opts.Log,
 		ctx: wctx, cancel: cancel, user: ctx,
-		complete: map[string]bool{}, authStop: map[string]error{},
+		complete: map[string]bool{}, authStop: map[string]error{}, streaks: map[string]*streak{},
 	}
 	return e, nil
 }

@@ -736,3 +736,67 @@ func TestCopyBufSizeSharesABudget(t *testing.T) {
 		}
 	}
 }
+
+func TestGivesUpOnASourceThatKeepsFailing(t *testing.T) {
+	dead, alive := newFakeHTTP(t), newFakeHTTP(t)
+	var recs []*record.Record
+	for i := range 30 {
+		recs = append(recs, dead.add(fmt.Sprintf("d%02d.jpg", i), payload(100, byte(i)), status500, status500))
+	}
+	recs = append(recs, alive.add("ok.jpg", payload(100, 1)))
+	opts := testOptions(t, t.TempDir())
+	opts.Jobs, opts.Retries, opts.GiveUpAfter = 2, 1, 3
+	r := runFetch(t, opts, recs...)
+
+	tried, notTried := 0, 0
+	for i := range 30 {
+		if dead.hitCount(fmt.Sprintf("d%02d.jpg", i)) > 0 {
+			tried++
+		}
+	}
+	for _, rec := range r.out {
+		switch {
+		case rec.Type == record.TypeResult && rec.Path == "ok.jpg": // another host goes on
+		case rec.Type == record.TypeFailure && rec.Error.Class == "transient":
+			if strings.Contains(rec.Error.Message, "stopped trying") {
+				notTried++
+			}
+		default:
+			t.Errorf("unexpected %+v", rec)
+		}
+	}
+	// Three items fail in a row; the two workers may each have one more
+	// under way. Everything else fails without a request.
+	if tried < 3 || tried > 3+opts.Jobs {
+		t.Errorf("%d items reached the dead server, want 3 to %d", tried, 3+opts.Jobs)
+	}
+	if notTried < 30-tried {
+		t.Errorf("%d items say ps-fetch stopped trying, want at least %d", notTried, 30-tried)
+	}
+	if len(r.out) != 31 {
+		t.Errorf("%d records, want 31", len(r.out))
+	}
+}
+
+func TestASuccessResetsTheStreak(t *testing.T) {
+	f := newFakeHTTP(t)
+	var recs []*record.Record
+	for i := range 10 {
+		if i%2 == 0 {
+			recs = append(recs, f.add(fmt.Sprintf("f%02d.jpg", i), payload(100, byte(i)), status500))
+		} else {
+			recs = append(recs, f.add(fmt.Sprintf("f%02d.jpg", i), payload(100, byte(i))))
+		}
+	}
+	opts := testOptions(t, t.TempDir())
+	opts.Jobs, opts.Retries, opts.GiveUpAfter = 1, 0, 2
+	r := runFetch(t, opts, recs...)
+	for i := range 10 {
+		if f.hitCount(fmt.Sprintf("f%02d.jpg", i)) != 1 {
+			t.Errorf("f%02d.jpg: %d requests, want 1 (failures never came two in a row)", i, f.hitCount(fmt.Sprintf("f%02d.jpg", i)))
+		}
+	}
+	if r.stats.Failed != 5 || r.stats.Downloaded != 5 {
+		t.Errorf("failed %d, downloaded %d; want 5 and 5", r.stats.Failed, r.stats.Downloaded)
+	}
+}

@@ -58,6 +58,7 @@ type Command struct {
 	DryRun         bool          `help:"Print the records ps-fetch would write (status planned) and write nothing."`
 	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete listing)."`
 	IdleTimeout    time.Duration `default:"60s" help:"Retry a download that receives nothing for this long."`
+	GiveUpAfter    int           `default:"10" placeholder:"N" help:"Stop trying a source after N items in a row failed with network errors (their retries spent); its other items fail at once, ready to re-run. 0: never."`
 }
 
 // Main runs ps-fetch.
@@ -69,8 +70,8 @@ const exitHelp = cli.ExitHelp + ` A full disk stops the run (exit 1).`
 
 // Run downloads stdin's items.
 func (c *Command) Run(stdio cli.Stdio) error {
-	if c.Jobs < 1 || c.Retries < 0 {
-		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1 and --retries at least 0"))
+	if c.Jobs < 1 || c.Retries < 0 || c.GiveUpAfter < 0 {
+		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1, --retries and --give-up-after at least 0"))
 	}
 	log := c.Logger(stdio.Err)
 	name, err := folderName(c.Output, c.Name, c.DryRun, log)
@@ -103,7 +104,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
 		Dir: c.Output, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
 		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
-		IdleTimeout: c.IdleTimeout, Opener: pool, Failures: failures, Progress: prog, Log: log,
+		IdleTimeout: c.IdleTimeout, GiveUpAfter: c.GiveUpAfter, Opener: pool, Failures: failures, Progress: prog, Log: log,
 		Strict:    c.Strict,
 		OnBadLine: func(le *record.LineError) { log.Error(le.Error()) },
 		Backoff:   retry.Policy{Base: 500 * time.Millisecond, Max: 30 * time.Second, MaxWait: 5 * time.Minute},
