@@ -9,6 +9,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,7 @@ type Options struct {
 	Now            func() time.Time          // for manifest timestamps
 	partSync       func(f *os.File) error    // tests may swap the sync
 	testHookPart   func(rel string, n int64) // tests: called after each write
+	drainWindow    time.Duration             // tests: shorter than drainWindow
 }
 
 // Stats is the outcome of a run.
@@ -239,16 +241,8 @@ func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
 			return nil
 		}
 		if l.err != nil {
-			var le *record.LineError
-			if !errors.As(l.err, &le) {
-				return fault.Wrap(fault.Local, fmt.Errorf("reading the input: %w", l.err))
-			}
-			e.bad.Add(1)
-			if e.opts.OnBadLine != nil {
-				e.opts.OnBadLine(le)
-			}
-			if e.opts.Strict {
-				return le
+			if err := e.badLine(l.err); err != nil {
+				return err
 			}
 			continue
 		}
@@ -257,7 +251,7 @@ func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
 			select {
 			case jobs <- j:
 			case <-e.user.Done():
-				e.fail(j.rec, fault.Wrap(fault.Canceled, errors.New("interrupted before it started")), 0, true)
+				e.fail(j.rec, errNotStarted(), 0, true)
 				e.drainCanceled(lines)
 				return nil
 			}
@@ -265,22 +259,61 @@ func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
 	}
 }
 
-// drainCanceled turns items already read but not planned into canceled
-// failures; the rest of the input is not read.
+// badLine reports a malformed line; the error is what ends the run: a
+// failure to read, or any bad line under --strict.
+func (e *engine) badLine(err error) error {
+	var le *record.LineError
+	if !errors.As(err, &le) {
+		return fault.Wrap(fault.Local, fmt.Errorf("reading the input: %w", err))
+	}
+	e.bad.Add(1)
+	if e.opts.OnBadLine != nil {
+		e.opts.OnBadLine(le)
+	}
+	if e.opts.Strict {
+		return le
+	}
+	return nil
+}
+
+// drainWindow bounds how long an interrupted run goes on reading its
+// input so that every item gets a record. Ctrl-C reaches the whole
+// pipeline, so a listing upstream ends at once; a file is read to its end
+// in moments. Only a producer that did not get the signal keeps us here.
+const drainWindow = 5 * time.Second // Options.drainWindow in tests
+
+// drainCanceled plans the rest of the input without downloading: what the
+// manifest has is still skipped, everything else becomes a canceled
+// failure, so a failures file written during an interrupted run holds
+// every item still to fetch.
 func (e *engine) drainCanceled(lines <-chan line) {
+	window := cmp.Or(e.opts.drainWindow, drainWindow)
+	deadline := time.NewTimer(window)
+	defer deadline.Stop()
 	for {
 		select {
 		case l, ok := <-lines:
 			if !ok {
 				return
 			}
-			if l.err == nil && isItem(l.rec) {
-				e.fail(l.rec, fault.Wrap(fault.Canceled, errors.New("interrupted before it started")), 0, false)
+			if l.err != nil {
+				if e.badLine(l.err) != nil {
+					return
+				}
+				continue
 			}
-		default:
+			if j := e.planOne(l.rec); j != nil {
+				e.fail(j.rec, errNotStarted(), 0, false)
+			}
+		case <-deadline.C:
+			e.log.Warn(fmt.Sprintf("interrupted: stopped reading the input after %s; the items after this point have no record, so feed the listing again to go on", window))
 			return
 		}
 	}
+}
+
+func errNotStarted() error {
+	return fault.Wrap(fault.Canceled, errors.New("interrupted before it started"))
 }
 
 // isItem reports whether rec is a file to fetch (not a folder failure).

@@ -800,3 +800,67 @@ func TestASuccessResetsTheStreak(t *testing.T) {
 		t.Errorf("failed %d, downloaded %d; want 5 and 5", r.stats.Failed, r.stats.Downloaded)
 	}
 }
+
+// Items still in the pipe at Ctrl-C get a record too: the failures file of
+// an interrupted run holds everything left to fetch.
+func TestCancelGivesEveryItemARecord(t *testing.T) {
+	srv := newFakeHTTP(t)
+	first := srv.add("slow.bin", payload(4<<20, 11), stallBody)
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupted := make(chan struct{})
+	var once sync.Once
+	opts := testOptions(t, t.TempDir())
+	opts.testHookPart = func(string, int64) { once.Do(func() { cancel(); close(interrupted) }) }
+	var failures bytes.Buffer
+	opts.Failures = record.NewEncoder(&failures)
+	pr, pw := io.Pipe()
+	go func() {
+		b, _ := first.MarshalJSON()
+		pw.Write(append(b, '\n'))
+		<-interrupted // the rest is written after the interrupt
+		for i := range 300 {
+			pw.Write([]byte(fmt.Sprintf(`{"type":"item","url":"%s/f%03d.jpg","path":"f%03d.jpg","size":1}`+"\n", srv.URL, i, i)))
+		}
+		pw.Write([]byte("{not json\n"))
+		pw.Close()
+	}()
+	var out bytes.Buffer
+	enc := record.NewEncoder(&out)
+	stats, err := Run(ctx, pr, enc, opts)
+	enc.Close()
+	opts.Failures.Close()
+	if err != nil || !stats.Canceled || stats.Failed != 301 || stats.BadLines != 1 {
+		t.Fatalf("err %v, stats %+v; want 301 canceled failures and a bad line", err, stats)
+	}
+	if n := strings.Count(failures.String(), `"class":"canceled"`); n != 301 {
+		t.Errorf("failures file has %d canceled items, want 301", n)
+	}
+	for i := range 300 {
+		if srv.hitCount(fmt.Sprintf("f%03d.jpg", i)) != 0 {
+			t.Fatalf("f%03d.jpg was requested after the interrupt", i)
+		}
+	}
+}
+
+// A producer that never ends does not hold an interrupted run for long.
+func TestCancelStopsReadingAnEndlessInput(t *testing.T) {
+	srv := newFakeHTTP(t)
+	first := srv.add("slow.bin", payload(4<<20, 11), stallBody)
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := testOptions(t, t.TempDir())
+	opts.testHookPart = func(string, int64) { cancel() }
+	opts.drainWindow = 200 * time.Millisecond
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() {
+		b, _ := first.MarshalJSON()
+		pw.Write(append(b, '\n'))
+	}()
+	enc := record.NewEncoder(io.Discard)
+	start := time.Now()
+	stats, err := Run(ctx, pr, enc, opts)
+	enc.Close()
+	if err != nil || !stats.Canceled || stats.Failed != 1 || time.Since(start) > 5*time.Second {
+		t.Fatalf("err %v, stats %+v after %v", err, stats, time.Since(start))
+	}
+}
