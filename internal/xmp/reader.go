@@ -121,7 +121,6 @@ func (r *Reader) extract(ctx context.Context, paths []string, opts ...func(*exif
 	workers := min(r.opts.Jobs, (len(paths)+batchSize-1)/batchSize)
 	base := []func(*exiftool.Exiftool) error{
 		exiftool.SetExiftoolBinaryPath(r.opts.Binary),
-		exiftool.Buffer(make([]byte, 256<<10), 256<<20),
 		exiftool.NoPrintConversion(),
 		exiftool.PrintGroupNames("1"),
 		exiftool.Charset("filename=utf8"),
@@ -134,7 +133,10 @@ func (r *Reader) extract(ctx context.Context, paths []string, opts ...func(*exif
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			et, err := exiftool.NewExiftool(append(base, opts...)...)
+			// Each process needs a read buffer of its own: a shared one is
+			// overwritten by another process's answer while it is decoded.
+			own := exiftool.Buffer(make([]byte, 256<<10), 256<<20)
+			et, err := exiftool.NewExiftool(append(append([]func(*exiftool.Exiftool) error{own}, base...), opts...)...)
 			if err != nil {
 				once.Do(func() { startErr = fault.Errorf(fault.Permanent, "starting exiftool: %w", err) })
 				for range batches {

@@ -2,6 +2,7 @@ package xmp
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,5 +71,38 @@ func TestReadShots(t *testing.T) {
 	}
 	if s.Taken.Format("2006-01-02 15:04:05.00") != "2018-02-21 12:08:56.21" || !s.SubSec || s.Serial != "613040000565" {
 		t.Errorf("taken %v subsec %v serial %q", s.Taken, s.SubSec, s.Serial)
+	}
+}
+
+// TestParallelReadsKeepTheirOwnData reads many files on several exiftool
+// processes at once: each file must come back with its own values. (The
+// processes once shared one read buffer: under load a JSON answer was
+// overwritten while it was decoded, and ps-xmp panicked.)
+func TestParallelReadsKeepTheirOwnData(t *testing.T) {
+	bin := testenv.LookTool(t, "libimage-exiftool-perl", "exiftool")
+	dir := t.TempDir()
+	var paths []string
+	for i := range 8 * batchSize {
+		s := sampleSettings()
+		s["LookName"] = TextValue(fmt.Sprintf("look %04d %s", i, strings.Repeat("x", i)))
+		p := filepath.Join(dir, fmt.Sprintf("IMG_%04d.xmp", i))
+		if err := WriteSidecar(p, Marshal(s), false); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	r, err := NewReader(ReaderOptions{Jobs: 4, Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits, errs := r.ReadEdits(context.Background(), paths)
+	for i := range paths {
+		want := fmt.Sprintf("look %04d %s", i, strings.Repeat("x", i))
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", paths[i], errs[i])
+		}
+		if got := edits[i].Settings["LookName"]; got.Text != want {
+			t.Fatalf("%s: LookName %.20q…, want %.20q…", paths[i], got.Text, want)
+		}
 	}
 }
