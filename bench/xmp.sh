@@ -124,22 +124,28 @@ t0=$(now)
 timed "$work/gen/et.time" exiftool -j -q -ext CR3 -ext JPG "$work/raw" "$work/jpg" >"$work/gen/exiftool.json"
 t1=$(now)
 et_s=$(secs "$t0" "$t1")
-et_n=$(grep -c '"SourceFile"' "$work/gen/exiftool.json")
+et_n=$(grep -c '"SourceFile"' "$work/gen/exiftool.json" || true)
 
 sync
 log "ps-xmp --calibrate over the same files"
 t0=$(now)
-timed "$work/gen/ps.time" "$psxmp" -q --raw-dir "$work/raw" --jpg-dir "$work/jpg" --calibrate >"$work/gen/ps.jsonl"
+ps_rc=0
+timed "$work/gen/ps.time" "$psxmp" -q --raw-dir "$work/raw" --jpg-dir "$work/jpg" --calibrate >"$work/gen/ps.jsonl" 2>"$work/gen/ps.err" || ps_rc=$?
 t1=$(now)
+# ps-xmp is quiet under -q; its failure records and stderr say what went wrong.
+if [ "$ps_rc" -ne 0 ]; then
+  echo "ps-xmp exited $ps_rc" >&2
+  cat "$work/gen/ps.err" >&2
+  grep '"type":"failure"' "$work/gen/ps.jsonl" | head -3 >&2 || true
+fi
 ps_s=$(secs "$t0" "$t1")
-ps_n=$(grep -c '"xmp":' "$work/gen/ps.jsonl")
-# ps-xmp is quiet under -q; its failure records say what went wrong.
-grep '"type":"failure"' "$work/gen/ps.jsonl" | head -3 >&2 || true
+ps_n=$(grep -c '"xmp":' "$work/gen/ps.jsonl" || true)
 sidecars=$(find "$work/raw" -name '*.xmp' | wc -l)
 
 status=ok note=""
+[ "$ps_rc" -eq 0 ] || note="ps-xmp exited $ps_rc; "
 if [ "$ps_n" -ne "$RAWS" ] || [ "$sidecars" -ne "$RAWS" ]; then
-  status=fail note="ps-xmp wrote $sidecars sidecars and $ps_n records for $RAWS RAWs"
+  status=fail note="${note}ps-xmp wrote $sidecars sidecars and $ps_n records for $RAWS RAWs"
 fi
 # Spot checks: a matched RAW has its JPG's exposure; an unmatched one has an estimate.
 grep -q 'crs:Exposure2012=' "$work/raw/M_00001.xmp" || { status=fail note="M_00001.xmp has no exposure"; }
