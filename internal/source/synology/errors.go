@@ -46,6 +46,7 @@ const (
 	codeDeviceBusy      = 421
 	codeUnknown         = 100
 	codeNetworkUnstable = 109
+	codeAddressChanged  = 150
 )
 
 func codeMeaning(code int) string {
@@ -78,6 +79,8 @@ func codeMeaning(code int) string {
 		return "device or resource busy"
 	case codeWrongPassword:
 		return "wrong share password"
+	case codeAddressChanged:
+		return "this session was signed in from another network address (did the network change?)"
 	}
 	return "unexpected error"
 }
@@ -86,7 +89,7 @@ func codeMeaning(code int) string {
 // so a fresh login may cure it.
 func isSessionCode(code int) bool {
 	switch code {
-	case codeNoParameter, codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession:
+	case codeNoParameter, codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession, codeAddressChanged:
 		return true
 	}
 	return false
@@ -95,7 +98,7 @@ func isSessionCode(code int) bool {
 // classOfCode maps an API error code to a fault class.
 func classOfCode(code int) fault.Class {
 	switch code {
-	case codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession, codeNoParameter, codeWrongPassword:
+	case codeNoPermission, codeSessionTimeout, codeDuplicateLogin, codeInvalidSession, codeNoParameter, codeWrongPassword, codeAddressChanged:
 		return fault.Auth
 	case codeUnknown, codeNetworkUnstable, 110, 111, 117, 118, codeSystemBusy, codeDeviceBusy:
 		return fault.Transient

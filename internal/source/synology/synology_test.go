@@ -534,3 +534,46 @@ func mustURL(t testing.TB, s string) *url.URL {
 	}
 	return u
 }
+
+// DSM ties a session to the address that signed in; after the client's
+// address changes (a laptop moving networks) every request gets 150.
+func TestAddressChangeRenewsOrAsksForSignIn(t *testing.T) {
+	srv := startFake(t, synologytest.Config{})
+	srv.AddFile(synologytest.File{Path: "IMG_1.CR3", Data: []byte("raw"), Mtime: time.Unix(1700000000, 0)})
+	item := &record.Record{ID: "/09.26.25 First Last/IMG_1.CR3"}
+
+	// Without a remembered password: an auth error naming the fix.
+	src := open(t, srv, t.TempDir())
+	srv.MoveClient()
+	_, err := src.Open(context.Background(), item, 0)
+	if fault.ClassOf(err) != fault.Auth || fault.HintOf(err) != "ps-auth synology --link "+srv.Link || !strings.Contains(err.Error(), "network address") {
+		t.Fatalf("after the address changed: %v (class %s, hint %q)", err, fault.ClassOf(err), fault.HintOf(err))
+	}
+
+	// With one: a fresh sign-in from the new address, and the download works.
+	dir := t.TempDir()
+	rec := signIn(t, srv.Link, testPassword)
+	store := state.Store{Dir: dir}
+	if err := store.SaveSession(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveSecretJSON(rec.Source, secretName, rememberedPassword{Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	src2, err := New(context.Background(), source.Env{StateDir: dir, Log: quiet}, rec.Source, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src2.Close()
+	srv.MoveClient()
+	logins := srv.Stats().Logins
+	c, err := src2.Open(context.Background(), item, 0)
+	if err != nil {
+		t.Fatalf("Open after the address changed, password remembered: %v", err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if string(b) != "raw" || srv.Stats().Logins != logins+1 {
+		t.Errorf("got %q after %d new logins, want the file after one", b, srv.Stats().Logins-logins)
+	}
+}

@@ -155,6 +155,7 @@ type rendered struct {
 }
 
 type session struct {
+	ip        string // the client address that signed in (DSM answers 150 from another)
 	created   time.Time
 	uses      int
 	downloads int
@@ -391,6 +392,25 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
+// MoveClient makes every session look signed in from another address, as
+// when a laptop changes networks: DSM then answers 150 to each request.
+func (s *Server) MoveClient() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sess := range s.sessions {
+		sess.ip = "192.0.2.1" // TEST-NET-1: never a real client
+	}
+}
+
+// clientIP is the host part of the request's remote address.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // ExpireSessions ends every session at once.
 func (s *Server) ExpireSessions() {
 	s.mu.Lock()
@@ -443,6 +463,9 @@ func (s *Server) useSession(r *http.Request, download bool) int {
 	sess := s.sessions[c.Value]
 	if sess == nil {
 		return 119
+	}
+	if sess.ip != clientIP(r) {
+		return 150
 	}
 	sess.uses++
 	if download {

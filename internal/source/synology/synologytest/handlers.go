@@ -185,20 +185,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error":{"code":1001,"errors":"Execute Error: wrong protect passwd"},"success":false}`)
 	default:
 		s.stats.logins.Add(1)
-		sid := s.newSession()
+		sid := s.newSession(clientIP(r))
 		http.SetCookie(w, &http.Cookie{Name: "sharing_sid", Value: sid, MaxAge: 86400, Path: "/", HttpOnly: true})
 		ok(w, map[string]any{"sharing_sid": sid})
 	}
 }
 
-func (s *Server) newSession() string {
+func (s *Server) newSession(ip string) string {
 	sid := newSID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cfg.SingleSession {
 		s.sessions = map[string]*session{}
 	}
-	s.sessions[sid] = &session{created: time.Now()}
+	s.sessions[sid] = &session{ip: ip, created: time.Now()}
 	return sid
 }
 
@@ -546,7 +546,7 @@ func (s *Server) sharePage(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if cfg.Password == "" {
-		http.SetCookie(w, &http.Cookie{Name: "sharing_sid", Value: s.newSession(), Path: "/", HttpOnly: true})
+		http.SetCookie(w, &http.Cookie{Name: "sharing_sid", Value: s.newSession(clientIP(r)), Path: "/", HttpOnly: true})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprintf(w, sharePageHTML, jsString(cfg.SharingID))
