@@ -436,9 +436,11 @@ func TestExpiredSessionNeedsSignIn(t *testing.T) {
 	}
 }
 
-func TestExpiredSessionRenewedWithRememberedPassword(t *testing.T) {
-	srv := startFake(t, synologytest.Config{SingleSession: true})
-	srv.AddFile(synologytest.File{Path: "IMG_1.CR3", Data: []byte("raw"), Mtime: time.Unix(1700000000, 0)})
+// openRemembering signs in as ps-auth --remember-password does and opens
+// the source from the saved session (closed at the end of the test); it
+// also returns the store and the session record it saved.
+func openRemembering(t *testing.T, srv *synologytest.Server) (*Source, state.Store, *record.Record) {
+	t.Helper()
 	dir := t.TempDir()
 	rec := signIn(t, srv.Link, testPassword)
 	store := state.Store{Dir: dir}
@@ -452,7 +454,14 @@ func TestExpiredSessionRenewedWithRememberedPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	t.Cleanup(func() { src.Close() })
+	return src, store, rec
+}
+
+func TestExpiredSessionRenewedWithRememberedPassword(t *testing.T) {
+	srv := startFake(t, synologytest.Config{SingleSession: true})
+	srv.AddFile(synologytest.File{Path: "IMG_1.CR3", Data: []byte("raw"), Mtime: time.Unix(1700000000, 0)})
+	src, store, rec := openRemembering(t, srv)
 	srv.ExpireSessions()
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -551,20 +560,7 @@ func TestAddressChangeRenewsOrAsksForSignIn(t *testing.T) {
 	}
 
 	// With one: a fresh sign-in from the new address, and the download works.
-	dir := t.TempDir()
-	rec := signIn(t, srv.Link, testPassword)
-	store := state.Store{Dir: dir}
-	if err := store.SaveSession(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.SaveSecretJSON(rec.Source, secretName, rememberedPassword{Password: testPassword}); err != nil {
-		t.Fatal(err)
-	}
-	src2, err := New(context.Background(), source.Env{StateDir: dir, Log: quiet}, rec.Source, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src2.Close()
+	src2, _, _ := openRemembering(t, srv)
 	srv.MoveClient()
 	logins := srv.Stats().Logins
 	c, err := src2.Open(context.Background(), item, 0)
