@@ -117,6 +117,21 @@ func setEndpoints(t *testing.T, srv *gphotostest.Server) {
 	t.Setenv("PS_GPHOTOS_LIBRARY_URL", srv.URL)
 }
 
+// startSource starts a fake with opts and all, signs in for kind ("picker"
+// or "library") and opens gphotos:<kind> against it.
+func startSource(t *testing.T, opts gphotostest.Options, all []gphotostest.Item, kind string) (*gphotostest.Server, source.Env, *Source) {
+	t.Helper()
+	srv := gphotostest.Start(opts, all)
+	t.Cleanup(srv.Close)
+	env, _ := signIn(t, srv, AuthCmd{Picker: kind == "picker", Library: kind == "library"})
+	setEndpoints(t, srv)
+	src, err := New(env, "gphotos:"+kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, env, src
+}
+
 type sink struct {
 	mu    sync.Mutex
 	items []*record.Record
@@ -193,14 +208,7 @@ func TestSignInSavesTokenPrivately(t *testing.T) {
 
 func TestPickerListsWhatWasPickedAndRenews(t *testing.T) {
 	all := items(120, time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC))
-	srv := gphotostest.Start(gphotostest.Options{PickAfterPolls: 3, ShortPages: true}, all)
-	defer srv.Close()
-	env, _ := signIn(t, srv, AuthCmd{Picker: true})
-	setEndpoints(t, srv)
-	src, err := New(env, "gphotos:picker")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, env, src := startSource(t, gphotostest.Options{PickAfterPolls: 3, ShortPages: true}, all, "picker")
 	got := listAll(t, src, source.ListOptions{Opts: map[string]string{"browser": "false"}})
 	if len(got) != len(all) {
 		t.Fatalf("listed %d items, want %d", len(got), len(all))
@@ -252,14 +260,7 @@ func TestLibraryPagesThrottleAndDates(t *testing.T) {
 	all := items(230, time.Date(2023, 1, 1, 12, 0, 0, 0, time.UTC))
 	all[5].Archived = true
 	all[6].Created = time.Time{} // undated: never in date-filtered searches
-	srv := gphotostest.Start(gphotostest.Options{RepeatBoundary: true, ShortPages: true}, all)
-	defer srv.Close()
-	env, _ := signIn(t, srv, AuthCmd{Library: true})
-	setEndpoints(t, srv)
-	src, err := New(env, "gphotos:library")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _, src := startSource(t, gphotostest.Options{RepeatBoundary: true, ShortPages: true}, all, "library")
 	srv.Throttle(2)
 	got := listAll(t, src, source.ListOptions{})
 	if srv.Throttled != 2 {
@@ -333,14 +334,7 @@ func conformance(kind string) sourcetest.Config {
 				its = append(its, gphotostest.Item{ID: fmt.Sprintf("id%04d", i), Filename: filepath.Base(f.Path), Data: f.Data,
 					Created: f.Mtime, Video: record.MediaOf(f.Path) == record.MediaVideo, MimeType: "application/octet-stream"})
 			}
-			srv := gphotostest.Start(gphotostest.Options{PickAfterPolls: 1}, its)
-			t.Cleanup(srv.Close)
-			env, _ := signIn(t, srv, AuthCmd{Picker: kind == "picker", Library: kind == "library"})
-			setEndpoints(t, srv)
-			src, err := New(env, "gphotos:"+kind)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, _, src := startSource(t, gphotostest.Options{PickAfterPolls: 1}, its, kind)
 			return src, source.ListOptions{Opts: map[string]string{"browser": "false", "sizes": "true"}}
 		},
 	}
@@ -349,17 +343,10 @@ func conformance(kind string) sourcetest.Config {
 // When the day's quota is spent, retrying cannot help today: the listing
 // ends rate_limited after a few backed-off tries, and so does a download.
 func TestDailyQuota(t *testing.T) {
-	srv := gphotostest.Start(gphotostest.Options{DailyAPICalls: 3, DailyByteCalls: 1, PageSize: 2}, items(10, time.Now().Add(-48*time.Hour)))
-	defer srv.Close()
-	env, _ := signIn(t, srv, AuthCmd{Library: true})
-	setEndpoints(t, srv)
-	src, err := New(env, "gphotos:library")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, src := startSource(t, gphotostest.Options{DailyAPICalls: 3, DailyByteCalls: 1, PageSize: 2}, items(10, time.Now().Add(-48*time.Hour)), "library")
 	src.policy.Base, src.policy.Max = time.Millisecond, 5*time.Millisecond
 	s := &sink{}
-	err = src.List(context.Background(), source.ListOptions{}, s)
+	err := src.List(context.Background(), source.ListOptions{}, s)
 	if fault.ClassOf(err) != fault.RateLimited || len(s.items) != 6 {
 		t.Errorf("List past the daily quota: %v (class %s) after %d items, want rate_limited after 6", err, fault.ClassOf(err), len(s.items))
 	}
@@ -373,14 +360,7 @@ func TestDailyQuota(t *testing.T) {
 // Once the picking session has expired, its items cannot be fetched any
 // more: a permanent failure that says to pick again.
 func TestExpiredPickingSession(t *testing.T) {
-	srv := gphotostest.Start(gphotostest.Options{PickAfterPolls: 1}, items(3, time.Now().Add(-time.Hour)))
-	defer srv.Close()
-	env, _ := signIn(t, srv, AuthCmd{})
-	setEndpoints(t, srv)
-	src, err := New(env, "gphotos:picker")
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, env, src := startSource(t, gphotostest.Options{PickAfterPolls: 1}, items(3, time.Now().Add(-time.Hour)), "picker")
 	got := listAll(t, src, source.ListOptions{Opts: map[string]string{"browser": "false"}})
 	srv.ExpireSessions()
 	srv.ExpireURLs()
