@@ -29,8 +29,7 @@ if [ "$quick" = 1 ]; then RAWS=${RAWS:-1000} JPGS=${JPGS:-100}; fi
 RAWS=${RAWS:-10000}
 JPGS=${JPGS:-300}
 VARIANTS=${VARIANTS:-50}
-fixture=${FIXTURE:-$root/../shared/fixtures/CanonRaw.cr3}
-[ -f "$fixture" ] || fixture=/work/shared/fixtures/CanonRaw.cr3
+fixture=${FIXTURE:-$root/testdata/CanonRaw.cr3}
 
 command -v exiftool >/dev/null || { echo "exiftool is missing: apt-get install libimage-exiftool-perl" >&2; exit 1; }
 [ "$JPGS" -le "$RAWS" ] || { echo "JPGS must not exceed RAWS" >&2; exit 1; }

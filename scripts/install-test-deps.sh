@@ -7,6 +7,9 @@ need=()
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 have smbd      || need+=(samba)
 have smbpasswd || need+=(samba-common-bin)
+# The test smbd loads vfs catia (names with : * ? …); it lives in
+# samba-vfs-modules, a Recommends that --no-install-recommends leaves out.
+ls /usr/lib/*/samba/vfs/catia.so >/dev/null 2>&1 || need+=(samba-vfs-modules)
 have chromium  || need+=(chromium)
 have exiftool  || need+=(libimage-exiftool-perl)
 have zstd      || need+=(zstd)

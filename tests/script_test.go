@@ -21,6 +21,7 @@ import (
 	"github.com/ps-photos/ps/internal/cli/filter"
 	"github.com/ps-photos/ps/internal/cli/list"
 	"github.com/ps-photos/ps/internal/cli/xmp"
+	"github.com/ps-photos/ps/internal/testenv"
 )
 
 // setups run before each script; they may start servers (stopped through
@@ -44,10 +45,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	fixtures, err := filepath.Abs("../../shared/fixtures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixtures := filepath.Dir(testenv.Fixture(t, "CanonRaw.cr3"))
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,

@@ -94,13 +94,9 @@ var unmatchedShots = []shoot{
 // makeShoot writes the RAWs and JPGs with one exiftool process.
 func makeShoot(t *testing.T, exiftool, dir string) (rawDir, jpgDir string) {
 	t.Helper()
-	fixture, err := filepath.Abs("../../shared/fixtures/CanonRaw.cr3")
+	data, err := os.ReadFile(testenv.Fixture(t, "CanonRaw.cr3"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	data, err := os.ReadFile(fixture)
-	if err != nil {
-		testenv.Skip(t, "fixture missing: "+err.Error())
 	}
 	rawDir, jpgDir = filepath.Join(dir, "raw"), filepath.Join(dir, "jpg")
 	for _, d := range []string{rawDir, jpgDir} {

@@ -6,6 +6,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -38,4 +39,31 @@ func LookTool(t testing.TB, install string, names ...string) string {
 	}
 	Skip(t, names[0]+" is not installed (apt-get install "+install+", or run make test, which installs it)")
 	return ""
+}
+
+// Fixture returns the absolute path of a file in the repository's testdata/
+// folder. It walks up from the test's working directory to go.mod, so it works
+// from any package, and fails the test when the file is missing: test data
+// lives in the repository, never beside it.
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.mod above the test's folder: cannot find testdata/%s", name)
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "testdata", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test fixture missing: %v", err)
+	}
+	return p
 }

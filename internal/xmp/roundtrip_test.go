@@ -3,7 +3,6 @@ package xmp
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -53,13 +52,7 @@ func TestSidecarRoundTripThroughExiftool(t *testing.T) {
 // TestReadShots reads shooting data from the real CR3 fixture.
 func TestReadShots(t *testing.T) {
 	bin := testenv.LookTool(t, "libimage-exiftool-perl", "exiftool")
-	fixture, err := filepath.Abs("../../../shared/fixtures/CanonRaw.cr3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(fixture); err != nil {
-		testenv.Skip(t, "fixture missing: "+fixture)
-	}
+	fixture := testenv.Fixture(t, "CanonRaw.cr3")
 	r, _ := NewReader(ReaderOptions{Jobs: 1, Binary: bin})
 	shots, errs := r.ReadShots(context.Background(), []string{fixture})
 	if errs[0] != nil {
