@@ -1,7 +1,7 @@
 # ps — build, demo, test and benchmark. Run "make help" for the targets.
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
-TOOLS := ps-auth ps-list ps-filter ps-fetch ps-xmp
+TOOLS := ps-auth ps-list ps-filter ps-fetch ps-xmp ps-remove
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ps-photos/ps/internal/cli.Version=$(VERSION)
 
@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/ps-photos/ps/internal/cli.Version=$(VERSION)
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build the five tools into ./bin
+build: ## build the tools into ./bin
 	@mkdir -p $(BIN)
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 

@@ -20,6 +20,7 @@ import (
 	"github.com/ps-photos/ps/internal/cli/fetch"
 	"github.com/ps-photos/ps/internal/cli/filter"
 	"github.com/ps-photos/ps/internal/cli/list"
+	"github.com/ps-photos/ps/internal/cli/remove"
 	"github.com/ps-photos/ps/internal/cli/xmp"
 	"github.com/ps-photos/ps/internal/testenv"
 )
@@ -41,6 +42,7 @@ func TestMain(m *testing.M) {
 		"ps-filter": main(filter.Main),
 		"ps-fetch":  main(fetch.Main),
 		"ps-xmp":    main(xmp.Main),
+		"ps-remove": main(remove.Main),
 	})
 }
 

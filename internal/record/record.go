@@ -33,6 +33,7 @@ const (
 	TypeSession = "session" // ps-auth: a signed-in session
 	TypeEnd     = "end"     // ps-list: the listing finished (complete or not)
 	TypeDeleted = "deleted" // ps-fetch --mirror: a local file removed
+	TypeRemoved = "removed" // ps-remove: an item deleted from its source
 )
 
 // Media kinds, the value of the "media" field.
@@ -48,7 +49,8 @@ const (
 const (
 	StatusDownloaded = "downloaded"
 	StatusSkipped    = "skipped"
-	StatusPlanned    = "planned" // ps-fetch --dry-run: would be downloaded
+	StatusPlanned    = "planned" // ps-fetch --dry-run: would be downloaded; ps-remove without --yes: would be removed
+	StatusRemoved    = "removed" // ps-remove: deleted from the source
 )
 
 // ErrorInfo is the "error" object of a failure record.

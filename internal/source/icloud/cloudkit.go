@@ -65,6 +65,7 @@ func (k *ck) post(ctx context.Context, db, op string, withParams bool, body, out
 type ckRecord struct {
 	RecordName      string   `json:"recordName"`
 	RecordType      string   `json:"recordType"`
+	RecordChangeTag string   `json:"recordChangeTag"`
 	Fields          ckFields `json:"fields"`
 	Deleted         bool     `json:"deleted"`
 	ServerErrorCode string   `json:"serverErrorCode"`

@@ -62,6 +62,28 @@ type Zone struct {
 
 	once     sync.Once
 	byRecord map[string]*Asset
+	// trashed holds the change tag of each asset records/modify moved to
+	// Recently Deleted while the server ran (by record name). It is kept
+	// apart from Asset.Deleted so pages rendered concurrently read no field
+	// a modify writes.
+	trashed sync.Map
+}
+
+// isDeleted reports whether a is in Recently Deleted.
+func (z *Zone) isDeleted(a *Asset) bool {
+	if a.Deleted {
+		return true
+	}
+	_, ok := z.trashed.Load(a.Record)
+	return ok
+}
+
+// changeTag is a record's current recordChangeTag.
+func (z *Zone) changeTag(name string) string {
+	if t, ok := z.trashed.Load(name); ok {
+		return t.(string)
+	}
+	return "tag-" + name[:min(len(name), 4)]
 }
 
 // assetOnly are the prefixes stored on the CPLAsset rather than the master.

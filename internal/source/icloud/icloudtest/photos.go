@@ -101,6 +101,8 @@ func (s *Server) handleCloudKit(w http.ResponseWriter, r *http.Request) {
 		s.recordsQuery(w, r, db)
 	case "internal/records/query/batch":
 		s.batchQuery(w, r, db)
+	case "records/modify":
+		s.recordsModify(w, r, db)
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]any{"serverErrorCode": "BAD_REQUEST", "reason": "unknown operation " + op})
 	}
@@ -176,15 +178,15 @@ func (s *Server) recordsQuery(w http.ResponseWriter, r *http.Request, db string)
 
 func (s *Server) selection(z *Zone, index string, q *ckQuery) ([]*Asset, bool) {
 	var keep func(a *Asset) bool
-	visible := func(a *Asset) bool { return !a.Hidden && !a.Deleted }
+	visible := func(a *Asset) bool { return !a.Hidden && !z.isDeleted(a) }
 	var param string
 	switch index {
 	case "CPLAssetAndMasterByAssetDateWithoutHiddenOrDeleted", "CPLAssetAndMasterByAddedDate":
 		keep = visible
 	case "CPLAssetAndMasterHiddenByAssetDate":
-		keep = func(a *Asset) bool { return a.Hidden && !a.Deleted }
+		keep = func(a *Asset) bool { return a.Hidden && !z.isDeleted(a) }
 	case "CPLAssetAndMasterDeletedByExpungedDate":
-		keep = func(a *Asset) bool { return a.Deleted }
+		keep = func(a *Asset) bool { return z.isDeleted(a) }
 	case "CPLBurstStackAssetAndMasterByAssetDate":
 		keep = func(*Asset) bool { return false }
 	case "CPLAssetAndMasterInSmartAlbumByAssetDate":
@@ -192,7 +194,7 @@ func (s *Server) selection(z *Zone, index string, q *ckQuery) ([]*Asset, bool) {
 		keep = func(a *Asset) bool { return visible(a) && slices.Contains(a.Smart, param) }
 	case "CPLContainerRelationLiveByAssetDate":
 		param = q.stringFilter("parentId")
-		keep = func(a *Asset) bool { return !a.Deleted && slices.Contains(a.Albums, param) }
+		keep = func(a *Asset) bool { return !z.isDeleted(a) && slices.Contains(a.Albums, param) }
 	default:
 		return nil, false
 	}
@@ -284,7 +286,7 @@ func (s *Server) records(z *Zone, a *Asset, serial int64, ttl time.Duration) (ma
 		"assetSubtypeV2": field(a.Subtype, "INT64"),
 		"timeZoneOffset": field(7200, "INT64"),
 	}
-	if a.Deleted {
+	if z.isDeleted(a) {
 		af["isDeleted"] = field(1, "INT64")
 	}
 	for prefix, r := range a.Resources {
@@ -304,7 +306,7 @@ func (s *Server) records(z *Zone, a *Asset, serial int64, ttl time.Duration) (ma
 	common := func(name, typ string, f map[string]any) map[string]any {
 		return map[string]any{
 			"recordName": name, "recordType": typ, "fields": f, "pluginFields": map[string]any{},
-			"recordChangeTag": "tag-" + name[:min(len(name), 4)], "created": meta(z, a.Added), "modified": meta(z, a.Added),
+			"recordChangeTag": z.changeTag(name), "created": meta(z, a.Added), "modified": meta(z, a.Added),
 			"deleted": false, "zoneID": zoneID(z),
 		}
 	}

@@ -88,7 +88,7 @@ func appendRecord(b []byte, z *Zone, name, typ string, added time.Time, fields [
 	b = append(b, `,"fields":{`...)
 	b = append(b, fields...)
 	b = append(b, `},"pluginFields":{},"recordChangeTag":`...)
-	b = appendJSONString(b, "tag-"+name[:min(len(name), 4)])
+	b = appendJSONString(b, z.changeTag(name))
 	for _, k := range []string{"created", "modified"} {
 		b = append(b, `,"`+k+`":{"timestamp":`...)
 		b = strconv.AppendInt(b, added.UnixMilli(), 10)
@@ -126,7 +126,7 @@ func (s *Server) renderAsset(mb, ab []byte, z *Zone, a *Asset, serial int64, ttl
 	as.int("isHidden", int64(b2i(a.Hidden)), "INT64")
 	as.int("assetSubtypeV2", int64(a.Subtype), "INT64")
 	as.int("timeZoneOffset", 7200, "INT64")
-	if a.Deleted {
+	if z.isDeleted(a) {
 		as.int("isDeleted", 1, "INT64")
 	}
 	prefixes := make([]string, 0, len(a.Resources))
