@@ -17,6 +17,7 @@ import (
 
 	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/cli/auth"
+	"github.com/ps-photos/ps/internal/cli/check"
 	"github.com/ps-photos/ps/internal/cli/fetch"
 	"github.com/ps-photos/ps/internal/cli/filter"
 	"github.com/ps-photos/ps/internal/cli/list"
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 		"ps-fetch":  main(fetch.Main),
 		"ps-xmp":    main(xmp.Main),
 		"ps-remove": main(remove.Main),
+		"ps-check":  main(check.Main),
 	})
 }
 

@@ -34,6 +34,7 @@ const (
 	TypeEnd     = "end"     // ps-list: the listing finished (complete or not)
 	TypeDeleted = "deleted" // ps-fetch --mirror: a local file removed
 	TypeRemoved = "removed" // ps-remove: an item deleted from its source
+	TypeCheck   = "check"   // ps-check: how an archived file compares with what was fetched
 )
 
 // Media kinds, the value of the "media" field.
@@ -174,7 +175,7 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 		Created: FormatTime(r.Created), Expires: FormatTime(r.Expires), Session: r.Session,
 	}
 	switch r.Type {
-	case TypeItem, TypeResult, TypeFailure, TypeDeleted:
+	case TypeItem, TypeResult, TypeFailure, TypeDeleted, TypeRemoved, TypeCheck:
 		// Every file has a size, zero included; folder failures and bare
 		// url records without one have none.
 		if r.ID != "" || r.Size != 0 {
