@@ -48,11 +48,6 @@ const (
 	StatusExtra   = "extra"
 )
 
-// Opener finds the source that can open a record (a *source.Pool).
-type Opener interface {
-	ForRecord(ctx context.Context, rec *record.Record) (source.Source, string, error)
-}
-
 // Options configure a run.
 type Options struct {
 	Dir     string
@@ -62,7 +57,7 @@ type Options struct {
 	Jobs    int
 	// Opener, when set, is used to read the source's original of a changed
 	// JPEG, to tell a metadata-only change from a changed picture.
-	Opener    Opener
+	Opener    source.Opener
 	OnBadLine func(*record.LineError)
 }
 

@@ -44,7 +44,7 @@ func TestJPEGImageHashIgnoresMetadataOnly(t *testing.T) {
 		"EXIF added":    withSegment(orig, 0xE1, "Exif\x00\x00II*\x00 a caption"),
 		"XMP added":     withSegment(orig, 0xE1, "http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta/>"),
 		"comment added": withSegment(orig, 0xFE, "edited in a viewer"),
-		"fill bytes":    append(append([]byte{0xFF, 0xD8, 0xFF}, orig[2:]...)),
+		"fill bytes":    append([]byte{0xFF, 0xD8, 0xFF}, orig[2:]...),
 	} {
 		if got := hash(t, edited); got != base {
 			t.Errorf("%s: image hash changed (%s → %s)", name, base, got)

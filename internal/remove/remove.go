@@ -34,11 +34,6 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 )
 
-// Opener finds the source that can open a record (a *source.Pool).
-type Opener interface {
-	ForRecord(ctx context.Context, rec *record.Record) (source.Source, string, error)
-}
-
 // Options configure a run.
 type Options struct {
 	Yes        bool          // really delete; otherwise report what would be removed
@@ -46,7 +41,7 @@ type Options struct {
 	Jobs       int           // files verified and removed at once
 	Strict     bool          // stop at the first malformed line
 	Now        func() time.Time
-	Opener     Opener
+	Opener     source.Opener
 	OnBadLine  func(*record.LineError)
 }
 

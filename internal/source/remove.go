@@ -33,3 +33,9 @@ func SameVersion(item *record.Record, size int64, mtime time.Time) error {
 	}
 	return nil
 }
+
+// Opener finds the source that can open a record: a *Pool, or a fake in
+// tests. Tools that act on records of any source take one.
+type Opener interface {
+	ForRecord(ctx context.Context, rec *record.Record) (Source, string, error)
+}
