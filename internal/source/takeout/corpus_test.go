@@ -45,7 +45,7 @@ var corpusPositive = []matchCase{
 	{"im matcher_test", "PXL_20231118_035751175.MP.jpg", "PXL_20231118_035751175.MP.jpg.json", "own", nil},
 	{"im #405", "PXL_20210102_221126856.MP~2.jpg", "PXL_20210102_221126856.MP~2.jpg.json", "own", nil},
 	{"im #652", "20161105_170829.jpg", "20161105_170829.jpg.supplemental-metadata.json", "own", nil},
-	{"ente #4953", "PXL_20231006_063000139.jpg", "PXL_20231006_063000139.jpg.supplemental-metadata.json", "own", []string{"PXL_20231006_063000139.jpg.json"}},
+	{"ente #4953", "PXL_20231006_063000139.jpg", "PXL_20231006_063000139.jpg.supplemental-metadata.json", "own", nil},
 	{"gpth #452", "IMG_20210101_123456.jpg", "IMG_20210101_123456.jpg.suppl.json", "own", nil},
 	{"gpth #452", "VID_20201231_235959.mp4", "VID_20201231_235959.mp4.metadata.json", "own", nil},
 	{"gpth #46", "20090216_00021.jpg", "20090216_00021.jpg.JSON", "own", nil},

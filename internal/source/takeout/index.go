@@ -152,23 +152,29 @@ const (
 	matchUnindexed = "unindexed"
 )
 
-// match finds the sidecar of a media file named name in folder dir.
+// match finds the sidecar of a media file named name in folder dir. The
+// rules and their order are in docs/takeout.md.
 func (x *index) match(dir uint32, name string) (*sidecar, string) {
 	ds := x.sidecars[dir]
 	if ds == nil {
 		return nil, ""
 	}
 	m := parseMediaName(name)
-	if sc := ds.own(m); sc != nil {
-		return sc, matchOwn
-	}
-	if m.edited != "" {
-		orig := parseMediaName(m.edited)
-		if orig.index == 0 {
-			orig.index = m.index
+	if m.edited == "" {
+		if sc := ds.own(m); sc != nil {
+			return sc, matchOwn
 		}
-		if sc := ds.own(orig); sc != nil {
+	} else {
+		// A long edited name cut to 46 characters is also a prefix of
+		// the original's cut sidecar: what matched is the original's.
+		if sc := ds.ownExact(m); sc != nil {
+			return sc, matchOwn
+		}
+		if sc := ds.own(m.original()); sc != nil {
 			return sc, matchEdited
+		}
+		if sc := ds.ownCut(m); sc != nil {
+			return sc, matchOwn
 		}
 	}
 	for _, k := range []nameKey{{m.stem, m.index}, {m.base, m.index}} {
@@ -214,11 +220,22 @@ func (x *index) hasMedia(dir uint32, name string) bool {
 	return x.names[dir][name]
 }
 
-// own applies the rules for a file's own sidecar: "IMG.JPG(1).json" for
-// "IMG(1).JPG" (the index moves after the extension), the index left in
-// place, the 51-character cut, and "20030616.json" for an upload that had
-// no extension.
+// own applies the rules for a file's own sidecar: its whole name
+// (ownExact), then the 51-character cut (ownCut).
 func (ds *dirSidecars) own(m mediaName) *sidecar {
+	if sc := ds.ownExact(m); sc != nil {
+		return sc
+	}
+	return ds.ownCut(m)
+}
+
+// ownExact finds a sidecar named after the whole media name:
+// "IMG.JPG(1).json" for "IMG(1).JPG" (the index moves after the
+// extension), the index left in place ("IMG(1).JPG.json"), the extension
+// in another case ("IMG.JPG.json" for "IMG.jpg"), and "20030616.json" for
+// an upload that had no extension. A "(n)" is read both ways: Google's
+// counter, then part of the name ("image(1).json" for "image(1).jpg").
+func (ds *dirSidecars) ownExact(m mediaName) *sidecar {
 	if sc := ds.exact[nameKey{m.base, m.index}]; sc != nil {
 		return sc
 	}
@@ -227,14 +244,51 @@ func (ds *dirSidecars) own(m mediaName) *sidecar {
 			return sc
 		}
 	}
-	// A cut name is a prefix of the media name: try the longest first.
-	for l := len(m.base) - 1; l >= minCut; l-- {
-		if sc := ds.truncated[nameKey{m.base[:l], m.index}]; sc != nil {
-			return sc
+	if m.ext == "" {
+		return nil
+	}
+	for _, ext := range []string{strings.ToUpper(m.ext), strings.ToLower(m.ext)} {
+		if ext != m.ext {
+			if sc := ds.exact[nameKey{m.stem + ext, m.index}]; sc != nil {
+				return sc
+			}
 		}
 	}
-	if m.ext != "" {
-		return ds.exact[nameKey{m.stem, m.index}]
+	if sc := ds.exact[nameKey{m.stem, m.index}]; sc != nil {
+		return sc
+	}
+	if m.index > 0 {
+		return ds.exact[nameKey{strings.TrimSuffix(m.full, m.ext), 0}]
+	}
+	return nil
+}
+
+// ownCut finds a sidecar whose name Google cut: a prefix of the media
+// name, longest first. Read as part of the name, a "(n)" must be inside
+// the cut: "Urlaub … (38).JP.json" is "Urlaub … (38).JPG"'s, while a
+// prefix that stops before the "(1)" of "Long name(1).jpg" is the
+// sidecar of "Long name.jpg".
+func (ds *dirSidecars) ownCut(m mediaName) *sidecar {
+	if sc := ds.cut(m.base, m.index, minCut); sc != nil {
+		return sc
+	}
+	if m.index > 0 {
+		l := m.literal()
+		return ds.cut(l.base, 0, max(len(l.stem), minCut))
+	}
+	return nil
+}
+
+// cut looks name's prefixes of at least shortest bytes up among the cut
+// sidecar names, longest first.
+func (ds *dirSidecars) cut(name string, index, shortest int) *sidecar {
+	if len(ds.truncated) == 0 {
+		return nil
+	}
+	for l := len(name) - 1; l >= shortest; l-- {
+		if sc := ds.truncated[nameKey{name[:l], index}]; sc != nil {
+			return sc
+		}
 	}
 	return nil
 }

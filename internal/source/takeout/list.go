@@ -360,7 +360,9 @@ func (l *lister) record(c *content) *record.Record {
 	} else {
 		meta["no_sidecar"] = true
 	}
-	if parseMediaName(prim.name).edited != "" {
+	// A suffix cut with a long name ("-ha edi") is only a guess until
+	// the original's sidecar confirms it.
+	if m := parseMediaName(prim.name); m.edited != "" && (!m.editedCut || how == matchEdited) {
 		meta["edited"] = true
 	}
 	if len(albums) > 0 {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -14,9 +15,14 @@ import (
 // Italian and Spanish; everything is compared after NFC normalization and,
 // for folder names, case-insensitively.
 
-// photosRoots are the names of the Google Photos folder inside "Takeout/".
-var photosRoots = set("Google Photos", "Google Fotos", "Google Foto", "Fotky Google",
-	"Google Фото", "Google Zdjęcia", "Google フォト", "Google 포토", "Google 相簿", "Google 相册")
+// photosRoots are the names of the Google Photos folder inside "Takeout/":
+// en/fr "Google Photos", de/es/pt "Google Fotos", it "Google Foto", nl
+// "Google Foto's", fi "Google Kuvat", tr "Google Fotoğraflar", ru/uk
+// "Google Фото", bg "Google Снимки", pl "Zdjęcia Google", sk "Fotky Google",
+// ja "Google フォト", ko "Google 포토", zh "Google 相册" / "Google 相簿".
+var photosRoots = set("Google Photos", "Google Fotos", "Google Foto", "Google Foto's", "Fotky Google",
+	"Google Kuvat", "Google Fotoğraflar", "Google Фото", "Google Снимки", "Zdjęcia Google", "Google Zdjęcia",
+	"Google フォト", "Google 포토", "Google 相簿", "Google 相册")
 
 // isPhotosRoot reports whether a top folder of a Takeout is Google Photos:
 // a known localized name, or a name that says both "Google" and "photo" in
@@ -29,7 +35,7 @@ func isPhotosRoot(name string) bool {
 	if !strings.Contains(n, "google") {
 		return false
 	}
-	for _, w := range []string{"photo", "foto", "фото", "φωτ", "zdj", "相", "フォト", "포토"} {
+	for _, w := range []string{"photo", "foto", "фото", "φωτ", "zdj", "kuva", "снимки", "相", "フォト", "포토"} {
 		if strings.Contains(n, w) {
 			return true
 		}
@@ -43,18 +49,42 @@ var yearFolder = regexp.MustCompile(`^(?i)(photos from|photos de|photos du|fotos
 // trashFolders and archiveFolders hold trashed and archived items; they
 // are not albums.
 var (
-	trashFolders   = set("Trash", "Bin", "Papierkorb", "Corbeille", "Cestino", "Papelera")
-	archiveFolders = set("Archive", "Archiv", "Archives", "Archivio", "Archivo")
+	trashFolders = set("Trash", "Bin", "Papierkorb", "Corbeille", "Cestino", "Papelera", "Lixeira", "Prullenbak",
+		"Roskakori", "Çöp Kutusu", "Корзина", "Kosz", "ゴミ箱", "휴지통", "回收站", "垃圾桶")
+	archiveFolders = set("Archive", "Archiv", "Archives", "Archivio", "Archivo", "Arquivo", "Archief", "Arkisto",
+		"Arşiv", "Архив", "Archiwum", "アーカイブ", "보관함", "归档", "封存")
 )
 
 // albumMetadataNames are the localized names of an album's metadata.json,
 // possibly followed by "(n)" when untitled albums merge into one folder.
 var albumMetadataNames = set("metadata", "metadaten", "métadonnées", "metadati", "metadatos", "metadados")
 
-// editedSuffixes mark edited copies, which share the original's sidecar.
-var editedSuffixes = []string{"-edited", "-effects", "-smile", "-mix", "-bearbeitet", "-modifié",
-	"-modifiée", "-modificato", "-modificata", "-editado", "-editada", "-ha editado", "-edytowane",
-	"-bewerkt", "-editat", "-編集済み"}
+// editedSuffixes mark edited copies, which share the original's sidecar:
+// Google's own effects (always English) and "-edited" in the account's
+// language, as GooglePhotosTakeoutHelper's and immich-go's tables list them
+// (docs/takeout.md). Longer first: "-ha editado" before "-editado".
+var editedSuffixes = []string{
+	"-edited", "-effects", "-smile", "-mix", "-animation", "-collage", // en
+	"-bearbeitet",           // de
+	"-modifiée", "-modifié", // fr
+	"-modificato", "-modificata", // it
+	"-ha editado", "-editado", "-editada", // es, pt
+	"-editat",                       // ca, ro
+	"-bewerkt",                      // nl
+	"-edytowane",                    // pl
+	"-muokattu",                     // fi
+	"-düzenlendi",                   // tr
+	"-отредактировано", "-изменено", // ru
+	"-відредаговано", // uk
+	"-redigeret",     // da
+	"-redigerad",     // sv
+	"-redigert",      // nb
+	"-upravené",      // sk
+	"-diedit",        // id
+	"-編集済み",          // ja
+	"-已编辑", "-编辑",    // zh
+	"-편집됨", // ko
+}
 
 func set(names ...string) map[string]bool {
 	m := map[string]bool{}
@@ -144,8 +174,15 @@ type mediaName struct {
 	index  int    // the "(n)" index, 0 when none
 	ext    string // ".JPG", or ""
 	stem   string // base without ext
-	edited string // for an edited copy: the original's base name
+	edited string // for an edited copy: the original's name, read literally ("X(1).jpg" for "X(1)-editat(2).jpg")
+	// editedCut says the edited suffix was cut with the name ("-ha edi"),
+	// so the name alone does not prove an edited copy.
+	editedCut bool
 }
+
+// maxMediaStem is the length Takeout cuts a media file's name to, its
+// extension left out: 47 characters, so never fewer bytes.
+const maxMediaStem = 47
 
 func parseMediaName(name string) mediaName {
 	name = nfc(name)
@@ -155,13 +192,57 @@ func parseMediaName(name string) mediaName {
 	}
 	stem, index := splitIndex(strings.TrimSuffix(name, ext))
 	m := mediaName{base: stem + ext, full: name, index: index, ext: ext, stem: stem}
-	for _, suf := range editedSuffixes {
-		if len(stem) > len(suf) && strings.EqualFold(stem[len(stem)-len(suf):], suf) {
-			m.edited = stem[:len(stem)-len(suf)] + ext
-			break
+	if n := editedSuffixLen(stem, false); n > 0 {
+		m.edited = stem[:len(stem)-n] + ext
+	} else if len(stem) >= maxMediaStem {
+		if n := editedSuffixLen(stem, true); n > 0 {
+			m.edited, m.editedCut = stem[:len(stem)-n]+ext, true
 		}
 	}
 	return m
+}
+
+// editedSuffixLen is the length of the edited suffix stem ends in, 0 for
+// none; with cut, of a suffix cut short ("-bearb" of "-bearbeitet"), at
+// least its dash and one character.
+func editedSuffixLen(stem string, cut bool) int {
+	for _, suf := range editedSuffixes {
+		if !cut {
+			if len(stem) > len(suf) && strings.EqualFold(stem[len(stem)-len(suf):], suf) {
+				return len(suf)
+			}
+			continue
+		}
+		for i := range suf {
+			if i < 2 || !utf8.RuneStart(suf[i]) {
+				continue
+			}
+			if p := suf[:i]; len(stem) > len(p) && strings.EqualFold(stem[len(stem)-len(p):], p) {
+				return len(p)
+			}
+		}
+	}
+	return 0
+}
+
+// literal reads a name's "(n)" as part of the name, not as Google's
+// duplicate counter: "Holiday in the Eifel (38).JPG" is how it was
+// uploaded.
+func (m mediaName) literal() mediaName {
+	return mediaName{base: m.full, full: m.full, ext: m.ext, stem: strings.TrimSuffix(m.full, m.ext)}
+}
+
+// original is the name an edited copy's original was exported under,
+// whose sidecar the copy shares. A copy without a counter reads it like
+// any name ("X(1).jpg": both readings of the "(1)"); a copy with one keeps
+// it, for the original's name as it is: "X(1)-editat(2).jpg" is the
+// second "X(1).jpg", whose sidecar is "X(1).jpg…(2).json".
+func (m mediaName) original() mediaName {
+	if m.index == 0 {
+		return parseMediaName(m.edited)
+	}
+	stem := strings.TrimSuffix(m.edited, m.ext)
+	return mediaName{base: m.edited, full: stem + "(" + strconv.Itoa(m.index) + ")" + m.ext, index: m.index, ext: m.ext, stem: stem}
 }
 
 // sidecarName is a JSON sidecar's file name taken apart: the (possibly
@@ -191,8 +272,13 @@ func parseSidecarName(name string) (sidecarName, bool) {
 	truncated := len(base)+len(".json") >= maxJSONName
 	if dot := strings.LastIndexByte(base, '.'); dot >= 0 {
 		last := strings.ToLower(base[dot+1:])
-		if strings.HasPrefix("supplemental-metadata", last) || last == "metadata" || last == "suppl" {
+		if strings.HasPrefix("supplemental-metadata", last) || last == "metadata" {
 			base = base[:dot]
+			// "IMG.HEIC(1).supplemental-metadata.json": the index before
+			// the suffix (GPTH-Neo #123).
+			if index == 0 {
+				base, index = splitIndex(base)
+			}
 		}
 	}
 	if base == "" {
