@@ -247,18 +247,28 @@ func (ds *dirSidecars) ownExact(m mediaName) *sidecar {
 	if m.ext == "" {
 		return nil
 	}
-	for _, ext := range []string{strings.ToUpper(m.ext), strings.ToLower(m.ext)} {
-		if ext != m.ext {
-			if sc := ds.exact[nameKey{m.stem + ext, m.index}]; sc != nil {
-				return sc
-			}
-		}
+	if sc := ds.otherCase(m.stem, m.ext, m.index); sc != nil {
+		return sc
 	}
 	if sc := ds.exact[nameKey{m.stem, m.index}]; sc != nil {
 		return sc
 	}
 	if m.index > 0 {
 		return ds.exact[nameKey{strings.TrimSuffix(m.full, m.ext), 0}]
+	}
+	return nil
+}
+
+// otherCase finds the sidecar of stem+ext with the extension in upper or
+// lower case ("IMG.JPG.json" for "IMG.jpg").
+func (ds *dirSidecars) otherCase(stem, ext string, index int) *sidecar {
+	if up := strings.ToUpper(ext); up != ext {
+		if sc := ds.exact[nameKey{stem + up, index}]; sc != nil {
+			return sc
+		}
+	}
+	if low := strings.ToLower(ext); low != ext {
+		return ds.exact[nameKey{stem + low, index}]
 	}
 	return nil
 }

@@ -191,7 +191,10 @@ func parseMediaName(name string) mediaName {
 		ext = "" // "Scan (1)" or "notes.final draft": not an extension
 	}
 	stem, index := splitIndex(strings.TrimSuffix(name, ext))
-	m := mediaName{base: stem + ext, full: name, index: index, ext: ext, stem: stem}
+	m := mediaName{base: name, full: name, index: index, ext: ext, stem: stem}
+	if index > 0 {
+		m.base = stem + ext
+	}
 	if n := editedSuffixLen(stem, false); n > 0 {
 		m.edited = stem[:len(stem)-n] + ext
 	} else if len(stem) >= maxMediaStem {
@@ -204,22 +207,20 @@ func parseMediaName(name string) mediaName {
 
 // editedSuffixLen is the length of the edited suffix stem ends in, 0 for
 // none; with cut, of a suffix cut short ("-bearb" of "-bearbeitet"), at
-// least its dash and one character.
+// least its dash and one character. Every suffix has one dash, its first
+// byte, so only what follows the name's last dash can be one.
 func editedSuffixLen(stem string, cut bool) int {
+	dash := strings.LastIndexByte(stem, '-')
+	if dash <= 0 {
+		return 0
+	}
+	tail := stem[dash:]
 	for _, suf := range editedSuffixes {
-		if !cut {
-			if len(stem) > len(suf) && strings.EqualFold(stem[len(stem)-len(suf):], suf) {
-				return len(suf)
-			}
-			continue
-		}
-		for i := range suf {
-			if i < 2 || !utf8.RuneStart(suf[i]) {
-				continue
-			}
-			if p := suf[:i]; len(stem) > len(p) && strings.EqualFold(stem[len(stem)-len(p):], p) {
-				return len(p)
-			}
+		switch {
+		case !cut && len(tail) == len(suf) && strings.EqualFold(tail, suf):
+			return len(tail)
+		case cut && len(tail) >= 2 && len(tail) < len(suf) && utf8.RuneStart(suf[len(tail)]) && strings.EqualFold(tail, suf[:len(tail)]):
+			return len(tail)
 		}
 	}
 	return 0
