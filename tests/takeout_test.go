@@ -16,12 +16,13 @@ import (
 // mktakeout writes a generated Google Takeout for a script:
 //
 //	mktakeout english DIR 1|2   the English test library, export 1 or 2 (see takeouttest.English)
-//	mktakeout lang CODE DIR     a small library in one language (en, de, fr, it, es)
+//	mktakeout lang CODE DIR     a small library in one language (see takeouttest.Langs)
+//	mktakeout world DIR         one export per language after the first five, zip and tgz, sidecars named the hard ways (takeouttest.World)
 func init() {
 	setups = append(setups, takeoutSetup)
 	commands["mktakeout"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 3 {
-			ts.Fatalf("usage: mktakeout english DIR 1|2 | mktakeout lang CODE DIR")
+		if neg || len(args) != 3 && (len(args) != 2 || args[0] != "world") {
+			ts.Fatalf("usage: mktakeout english DIR 1|2 | mktakeout lang CODE DIR | mktakeout world DIR")
 		}
 		var parts map[string][]tt.File
 		var dir string
@@ -44,6 +45,9 @@ func init() {
 			if parts == nil {
 				ts.Fatalf("mktakeout: no language %q", args[1])
 			}
+		case "world":
+			dir = ts.MkAbs(args[1])
+			parts = tt.World()
 		default:
 			ts.Fatalf("mktakeout: unknown library %q", args[0])
 		}

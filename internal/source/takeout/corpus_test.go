@@ -25,15 +25,6 @@ func sup(media string, index int) string { return tt.Cut(media+".supplemental-me
 // old is a media name's old-style sidecar, cut to 51 characters.
 func old(media string, index int) string { return tt.Cut(media, index) }
 
-// cutMedia is a media file name cut as Takeout cuts long ones: the name
-// without its extension to 47 characters.
-func cutMedia(stem, ext string) string {
-	if r := []rune(stem); len(r) > 47 {
-		stem = string(r[:47])
-	}
-	return stem + ext
-}
-
 // Names from the peers' tests and issue threads: immich-go's
 // adapters/googlePhotos/matcher_test.go (im), GooglePhotosTakeoutHelper
 // and its Neo fork (gpth), and threads of immich-go, GPTH, ente,
@@ -128,11 +119,11 @@ var corpusPositive = []matchCase{
 	{"im google-takeout.md sk", "IMG_20190812_101025-upravené.jpg", "IMG_20190812_101025.jpg.json", "edited", nil},
 	{"gpth extras en", "PXL_20230101_120000000-effects.jpg", "PXL_20230101_120000000.jpg.json", "edited", nil},
 	// Edited copies whose name Takeout cut to 47 characters.
-	{"gpth-neo #29", cutMedia("123456789123456789123456789123456789_DSCN0091-ha editado", ".JPG"), "123456789123456789123456789123456789_DSCN0091.JPG.json", "edited", []string{"123456789123456789123456789123456789_DSCN0091.JPG"}},
-	{"issue 14", cutMedia("Vacaciones en la playa con la familia_001-ha editado", ".JPG"), "Vacaciones en la playa con la familia_001.JPG.supplemental-metadata.json", "edited", nil},
-	{"issue 14", cutMedia("Weihnachtsfeier bei Familie Schmidt 2019_04-bearbeitet", ".jpg"), "Weihnachtsfeier bei Familie Schmidt 2019_04.jpg.json", "edited", nil},
-	{"issue 14", cutMedia("Anniversaire de mamie au restaurant 2018_12-modifié", ".jpg"), sup("Anniversaire de mamie au restaurant 2018_12.jpg", 0), "edited", nil},
-	{"issue 14", cutMedia("Screenshot_20230102-101010_Some_Long_App_N-edited", ".png"), old("Screenshot_20230102-101010_Some_Long_App_N.png", 0), "edited", nil},
+	{"gpth-neo #29", tt.CutMedia("123456789123456789123456789123456789_DSCN0091-ha editado", ".JPG"), "123456789123456789123456789123456789_DSCN0091.JPG.json", "edited", []string{"123456789123456789123456789123456789_DSCN0091.JPG"}},
+	{"issue 14", tt.CutMedia("Vacaciones en la playa con la familia_001-ha editado", ".JPG"), "Vacaciones en la playa con la familia_001.JPG.supplemental-metadata.json", "edited", nil},
+	{"issue 14", tt.CutMedia("Weihnachtsfeier bei Familie Schmidt 2019_04-bearbeitet", ".jpg"), "Weihnachtsfeier bei Familie Schmidt 2019_04.jpg.json", "edited", nil},
+	{"issue 14", tt.CutMedia("Anniversaire de mamie au restaurant 2018_12-modifié", ".jpg"), sup("Anniversaire de mamie au restaurant 2018_12.jpg", 0), "edited", nil},
+	{"issue 14", tt.CutMedia("Screenshot_20230102-101010_Some_Long_App_N-edited", ".png"), old("Screenshot_20230102-101010_Some_Long_App_N.png", 0), "edited", nil},
 	// Edited copies keep their own counter.
 	{"issue 14", "Excursió a Montserrat(1)-editat(1).jpg", "Excursió a Montserrat(1).jpg.supplemental-metadata(1).json", "edited", []string{"Excursió a Montserrat(1).jpg.supplemental-metadata.json", "Excursió a Montserrat(1).jpg"}},
 	{"issue 14", "Excursió a Montserrat(1)-editat.jpg", "Excursió a Montserrat(1).jpg.supplemental-metadata.json", "edited", []string{"Excursió a Montserrat(1).jpg.supplemental-metadata(1).json"}},
@@ -172,7 +163,7 @@ var corpusNegative = []matchCase{
 	{"issue 14", "Holiday in the Eifel (38)(1).JPG", "", "", []string{sup("Holiday in the Eifel (38).JPG", 0), "Holiday in the Eifel (38).JPG"}},
 	// A short name ending in what looks like a cut edited suffix was not cut.
 	{"issue 14", "Bob-ed.jpg", "", "", []string{"Bob.jpg.json"}},
-	{"issue 14", cutMedia("Vacaciones en la playa con la familia_001-xyzzy", ".JPG"), "", "", []string{"Vacaciones en la playa con la familia_001.JPG.json"}},
+	{"issue 14", tt.CutMedia("Vacaciones en la playa con la familia_001-xyzzy", ".JPG"), "", "", []string{"Vacaciones en la playa con la familia_001.JPG.json"}},
 	// Edited copies of another duplicate keep to their own counter.
 	{"issue 14", "Excursió a Montserrat(1)-editat(2).jpg", "", "", []string{"Excursió a Montserrat(1).jpg.supplemental-metadata(1).json", "Excursió a Montserrat(1).jpg.supplemental-metadata.json", "Excursió a Montserrat(1).jpg"}},
 }

@@ -44,7 +44,7 @@ func isPhotosRoot(name string) bool {
 }
 
 // yearFolder matches the folders holding every item of a year.
-var yearFolder = regexp.MustCompile(`^(?i)(photos from|photos de|photos du|fotos von|fotos aus|fotos de|fotos del|foto del|foto dal|foto di|foto's uit) (18|19|20)\d\d$`)
+var yearFolder = regexp.MustCompile(`^(?i)(photos from|photos de|photos du|fotos von|fotos aus|fotos de|fotos del|foto del|foto dal|foto di|foto da|foto's uit|foto's van|foto_s van) (18|19|20)\d\d$`)
 
 // trashFolders and archiveFolders hold trashed and archived items; they
 // are not albums.
@@ -57,7 +57,8 @@ var (
 
 // albumMetadataNames are the localized names of an album's metadata.json,
 // possibly followed by "(n)" when untitled albums merge into one folder.
-var albumMetadataNames = set("metadata", "metadaten", "métadonnées", "metadati", "metadatos", "metadados")
+var albumMetadataNames = set("metadata", "metadaten", "métadonnées", "metadati", "metadatos", "metadados",
+	"metadades", "metadáta", "метаданные", "метаданни")
 
 // editedSuffixes mark edited copies, which share the original's sidecar:
 // Google's own effects (always English) and "-edited" in the account's

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,13 +163,101 @@ type Lang struct {
 	Code, Root, Year, Trash, AlbumMeta, Edited string
 }
 
-// Langs are the localized names the source must understand.
+// Langs are the localized names the source must understand. Year folders
+// are English in most exports whatever the language; album metadata names
+// are localized where a peer has seen it (immich-go's google-takeout.md).
 var Langs = []Lang{
 	{"en", "Google Photos", "Photos from 2023", "Trash", "metadata.json", "-edited"},
 	{"de", "Google Fotos", "Fotos von 2023", "Papierkorb", "Metadaten.json", "-bearbeitet"},
 	{"fr", "Google Photos", "Photos de 2023", "Corbeille", "métadonnées.json", "-modifié"},
 	{"it", "Google Foto", "Foto del 2023", "Cestino", "metadati.json", "-modificato"},
 	{"es", "Google Fotos", "Fotos de 2023", "Papelera", "metadatos.json", "-editado"},
+	{"fi", "Google Kuvat", "Photos from 2023", "Roskakori", "metadata.json", "-muokattu"},
+	{"tr", "Google Fotoğraflar", "Photos from 2023", "Çöp Kutusu", "metadata.json", "-düzenlendi"},
+	{"ru", "Google Фото", "Photos from 2023", "Корзина", "метаданные.json", "-отредактировано"},
+	{"pl", "Zdjęcia Google", "Photos from 2023", "Kosz", "metadata.json", "-edytowane"},
+	{"nl", "Google Foto's", "Foto_s van 2023", "Prullenbak", "metadata.json", "-bewerkt"},
+	{"pt", "Google Fotos", "Fotos de 2023", "Lixeira", "metadados.json", "-editado"},
+	{"ja", "Google フォト", "Photos from 2023", "ゴミ箱", "metadata.json", "-編集済み"},
+	{"zh", "Google 相册", "Photos from 2023", "回收站", "metadata.json", "-已编辑"},
+	{"ko", "Google 포토", "Photos from 2023", "휴지통", "metadata.json", "-편집됨"},
+}
+
+// CutMedia is a media file name as Takeout cuts a long one: the name
+// without its extension to 47 characters.
+func CutMedia(stem, ext string) string {
+	if r := []rune(stem); len(r) > 47 {
+		stem = string(r[:47])
+	}
+	return stem + ext
+}
+
+// Hard builds an export in language l (the i-th of Langs after the first
+// five) whose sidecars are named the hard ways real exports name them: a
+// name that ends in its own counter, cut at 51 characters; an edited copy
+// whose suffix was cut with its name at 47; an edited copy of an original
+// that carries "(1)", keeping its own counter; the index before
+// ".supplemental-metadata"; an extension in another case than its
+// sidecar's. Every sidecar says its file was taken on 1 May of the year
+// 2014+i, in that year's folder, at an hour that tells the files apart: 1 IMG_1.JPG (its edited copy and
+// album copy too), 2 the name with its own counter, 3 the long name and
+// its cut edited copy, 4 "Excursió a Montserrat(1).jpg", 5 its duplicate
+// and that duplicate's edited copy, 6 IMG_2(1).HEIC, 7 IMG_3.jpg, 8 the
+// trashed IMG_T.JPG.
+func Hard(l Lang, i int) []File {
+	// Exports listed together share folders by name: a year of its own
+	// keeps each language's sidecars apart.
+	year := 2014 + i
+	gp := "Takeout/" + l.Root + "/"
+	y := gp + strings.Replace(l.Year, "2023", strconv.Itoa(year), 1) + "/"
+	seed := 1000 + 20*i
+	f := func(name string, data []byte) File { return File{Name: name, Data: data, Mtime: Export1Time} }
+	sc := func(name, title string, hour int) File {
+		taken := time.Date(year, time.May, 1, hour, 0, 0, 0, time.UTC)
+		return f(name, Sidecar(Meta{Title: title, Taken: taken}))
+	}
+	counter := "Urlaub in Knaufspesch in der Schneifel (38).JPG"
+	long := "Vacaciones en la playa con la familia_" + l.Code + "_001"
+	excursion := "Excursió a Montserrat(1)"
+	return []File{
+		f(y+"IMG_1.JPG", JPEG(seed)),
+		sc(y+"IMG_1.JPG.supplemental-metadata.json", "IMG_1.JPG", 1),
+		f(y+"IMG_1"+l.Edited+".JPG", JPEG(seed+1)),
+		f(y+counter, JPEG(seed+2)),
+		sc(y+Cut(counter, 0), counter, 2),
+		f(y+long+".JPG", JPEG(seed+3)),
+		sc(y+Cut(long+".JPG.supplemental-metadata", 0), long+".JPG", 3),
+		f(y+CutMedia(long+l.Edited, ".JPG"), JPEG(seed+4)),
+		f(y+excursion+".jpg", JPEG(seed+5)),
+		sc(y+excursion+".jpg.supplemental-metadata.json", excursion+".jpg", 4),
+		f(y+excursion+"(1).jpg", JPEG(seed+6)),
+		sc(y+excursion+".jpg.supplemental-metadata(1).json", excursion+".jpg", 5),
+		f(y+excursion+l.Edited+"(1).jpg", JPEG(seed+7)),
+		f(y+"IMG_2(1).HEIC", JPEG(seed+8)),
+		sc(y+"IMG_2.HEIC(1).supplemental-metadata.json", "IMG_2.HEIC", 6),
+		f(y+"IMG_3.jpg", JPEG(seed+9)),
+		sc(y+"IMG_3.JPG.json", "IMG_3.JPG", 7),
+		f(gp+l.Trash+"/IMG_T.JPG", JPEG(seed+10)),
+		sc(gp+l.Trash+"/IMG_T.JPG.json", "IMG_T.JPG", 8),
+		f(gp+"Album_"+l.Code+"/"+l.AlbumMeta, AlbumMetadata("Album: "+l.Code)),
+		f(gp+"Album_"+l.Code+"/IMG_1.JPG", JPEG(seed)),
+		sc(gp+"Album_"+l.Code+"/IMG_1.JPG.supplemental-metadata.json", "IMG_1.JPG", 1),
+	}
+}
+
+// World is one export per language of Langs after the first five, each a
+// single part, zip and tgz by turns: what a family's Takeouts in several
+// languages look like listed together.
+func World() map[string][]File {
+	parts := map[string][]File{}
+	for i, l := range Langs[5:] {
+		ext := ".zip"
+		if i%2 == 1 {
+			ext = ".tgz"
+		}
+		parts["takeout-"+l.Code+"-001"+ext] = Hard(l, i)
+	}
+	return parts
 }
 
 // Localized builds a small library in one language: an original and its
