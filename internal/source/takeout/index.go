@@ -233,8 +233,7 @@ func (ds *dirSidecars) own(m mediaName) *sidecar {
 // "IMG.JPG(1).json" for "IMG(1).JPG" (the index moves after the
 // extension), the index left in place ("IMG(1).JPG.json"), the extension
 // in another case ("IMG.JPG.json" for "IMG.jpg"), and "20030616.json" for
-// an upload that had no extension. A "(n)" is read both ways: Google's
-// counter, then part of the name ("image(1).json" for "image(1).jpg").
+// an upload that had no extension.
 func (ds *dirSidecars) ownExact(m mediaName) *sidecar {
 	if sc := ds.exact[nameKey{m.base, m.index}]; sc != nil {
 		return sc
@@ -250,13 +249,7 @@ func (ds *dirSidecars) ownExact(m mediaName) *sidecar {
 	if sc := ds.otherCase(m.stem, m.ext, m.index); sc != nil {
 		return sc
 	}
-	if sc := ds.exact[nameKey{m.stem, m.index}]; sc != nil {
-		return sc
-	}
-	if m.index > 0 {
-		return ds.exact[nameKey{strings.TrimSuffix(m.full, m.ext), 0}]
-	}
-	return nil
+	return ds.exact[nameKey{m.stem, m.index}]
 }
 
 // otherCase finds the sidecar of stem+ext with the extension in upper or
