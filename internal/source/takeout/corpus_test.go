@@ -168,26 +168,35 @@ var corpusNegative = []matchCase{
 	{"issue 14", "Excursió a Montserrat(1)-editat(2).jpg", "", "", []string{"Excursió a Montserrat(1).jpg.supplemental-metadata(1).json", "Excursió a Montserrat(1).jpg.supplemental-metadata.json", "Excursió a Montserrat(1).jpg"}},
 }
 
+// corpusDir is the folder every case's files are in.
+const corpusDir = "Photos from 2023"
+
+// folder indexes a case's folder: its JSONs as sidecars, its other files
+// as media (for the rules that ask whether a name is taken).
+func (c matchCase) folder() (*index, uint32) {
+	x := newIndex()
+	files := append([]string{c.media}, c.also...)
+	if c.json != "" {
+		files = append(files, c.json)
+	}
+	for _, f := range files {
+		if n, isJSON := parseSidecarName(f); isJSON {
+			x.addSidecar(corpusDir, n, &sidecar{json: f})
+			continue
+		}
+		x.addContent(sha256.Sum256([]byte(f)), 1, 0, "photo", corpusDir, "Takeout/Google Photos/"+corpusDir+"/", occurrence{name: nfc(f), base: f})
+	}
+	return x, x.dirIDs[corpusDir]
+}
+
 // runCorpus matches each case in a folder of its own and returns how many
 // found the sidecar (and rule) they must.
 func runCorpus(t *testing.T, cases []matchCase) int {
 	t.Helper()
 	ok := 0
 	for _, c := range cases {
-		x := newIndex()
-		dir := "Photos from 2023"
-		files := append([]string{c.media}, c.also...)
-		if c.json != "" {
-			files = append(files, c.json)
-		}
-		for _, f := range files {
-			if n, isJSON := parseSidecarName(f); isJSON {
-				x.addSidecar(dir, n, &sidecar{json: f})
-				continue
-			}
-			x.addContent(sha256.Sum256([]byte(f)), 1, 0, "photo", dir, "Takeout/Google Photos/"+dir+"/", occurrence{name: nfc(f), base: f})
-		}
-		sc, rule := x.match(x.dirIDs[dir], nfc(c.media))
+		x, dir := c.folder()
+		sc, rule := x.match(dir, nfc(c.media))
 		got := ""
 		if sc != nil {
 			got = sc.json
@@ -224,15 +233,8 @@ func BenchmarkMatch(b *testing.B) {
 	}
 	var all []prepared
 	for _, c := range append(append([]matchCase{}, corpusPositive...), corpusNegative...) {
-		x := newIndex()
-		for _, f := range append([]string{c.media, c.json}, c.also...) {
-			if n, ok := parseSidecarName(f); ok && f != "" {
-				x.addSidecar("d", n, &sidecar{json: f})
-			} else if f != "" {
-				x.addContent(sha256.Sum256([]byte(f)), 1, 0, "photo", "d", "d/", occurrence{name: nfc(f), base: f})
-			}
-		}
-		all = append(all, prepared{x, x.dirIDs["d"], nfc(c.media)})
+		x, dir := c.folder()
+		all = append(all, prepared{x, dir, nfc(c.media)})
 	}
 	b.ResetTimer()
 	for range b.N {
