@@ -469,3 +469,32 @@ func TestTgzFetchReusesReaders(t *testing.T) {
 		t.Errorf("read %d tar headers to fetch 200 entries in order", n)
 	}
 }
+
+// A long name that ends in what could be a cut edited suffix is an edited
+// copy only when its original's sidecar says so.
+func TestCutEditedSuffixFlag(t *testing.T) {
+	at := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
+	y := "Takeout/Google Photos/Photos from 2024/"
+	edited := tt.CutMedia("Weihnachtsfeier bei Familie Schmidt 2019_04-bearbeitet", ".jpg")
+	own := tt.CutMedia("Betriebsausflug der Abteilung Buchhaltung 2024-mo", ".jpg")
+	sc := func(name, title string, taken time.Time) tt.File {
+		return tt.File{Name: y + name, Data: tt.Sidecar(tt.Meta{Title: title, Taken: taken}), Mtime: at}
+	}
+	files := []tt.File{
+		{Name: y + "Weihnachtsfeier bei Familie Schmidt 2019_04.jpg", Data: tt.JPEG(1), Mtime: at},
+		sc("Weihnachtsfeier bei Familie Schmidt 2019_04.jpg.json", "Weihnachtsfeier bei Familie Schmidt 2019_04.jpg", time.Date(2019, 12, 24, 18, 0, 0, 0, time.UTC)),
+		{Name: y + edited, Data: tt.JPEG(2), Mtime: at},
+		{Name: y + own, Data: tt.JPEG(3), Mtime: at},
+		sc(tt.Cut(own+".supplemental-metadata", 0), own, time.Date(2024, 6, 7, 8, 0, 0, 0, time.UTC)),
+	}
+	dir := t.TempDir()
+	if err := tt.Write(dir, map[string][]tt.File{"takeout-001.zip": files}); err != nil {
+		t.Fatal(err)
+	}
+	_, got := list(t, "takeout:"+dir, source.ListOptions{Jobs: 1})
+	checkItems(t, got, map[string]want{
+		"Photos from 2024/Weihnachtsfeier bei Familie Schmidt 2019_04.jpg": {"2019-12-24T18:00:00Z", "sidecar", "own", nil, nil, "photo"},
+		"Photos from 2024/" + edited:                                       {"2019-12-24T18:00:00Z", "sidecar", "edited", nil, []string{"edited"}, "photo"},
+		"Photos from 2024/" + own:                                          {"2024-06-07T08:00:00Z", "sidecar", "own", nil, nil, "photo"},
+	})
+}
