@@ -476,7 +476,7 @@ func TestCutEditedSuffixFlag(t *testing.T) {
 	at := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)
 	y := "Takeout/Google Photos/Photos from 2024/"
 	edited := tt.CutMedia("Weihnachtsfeier bei Familie Schmidt 2019_04-bearbeitet", ".jpg")
-	own := tt.CutMedia("Betriebsausflug der Abteilung Buchhaltung 2024-mo", ".jpg")
+	own := "Betriebsausflug der Abteilung Buchhaltung 24-mo.jpg" // 47 characters before ".jpg"
 	sc := func(name, title string, taken time.Time) tt.File {
 		return tt.File{Name: y + name, Data: tt.Sidecar(tt.Meta{Title: title, Taken: taken}), Mtime: at}
 	}
