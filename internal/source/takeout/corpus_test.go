@@ -54,6 +54,9 @@ var corpusPositive = []matchCase{
 	{"gpth-neo #123", "0bf4bdc0-0194-43e1-a85b-8823858343c7.jpg", "0bf4bdc0-0194-43e1-a85b-8823858343c7.jpg.suppl.json", "own", nil},
 	{"noodle #404", "Peanut Butter Balls.jpg", "Peanut Butter Balls.supplemental-metadata.json", "own", nil},
 	{"google-photos-exif #50", "100-0016_IMG_2_2.JPG", "100-0016_IMG_2_2.JPG.supplemental-metadata.json", "own", nil},
+	{"google-photos-exif fork", "PXL_20240901_053751330.LONG_EXPOSURE-01.COVER.jpg", "PXL_20240901_053751330.LONG_EXPOSURE-01.COVER..json", "own", nil},
+	{"google-photos-exif fork", "PXL_20241216_151429988-CINEMATIC_MOMENT_VIDEO.mp4", "PXL_20241216_151429988-CINEMATIC_MOMENT_VIDEO..json", "own", nil},
+	{"google-photos-exif fork", "dji_export_20230616_153949_1686955189836_editor.mp4", "dji_export_20230616_153949_1686955189836_edito.json", "own", nil},
 	// Old names cut to 46 characters before ".json".
 	{"im #35", "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGINA.jpg", "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGIN.json", "own", nil},
 	{"im #35", "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg", "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jp.json", "own", nil},
@@ -80,6 +83,10 @@ var corpusPositive = []matchCase{
 	{"gpth #188", "image(11).jpg", "image.jpg(11).json", "own", nil},
 	{"ps", "PXL_20230815_182233456.NIGHT(1).jpg", sup("PXL_20230815_182233456.NIGHT.jpg", 1), "own", []string{sup("PXL_20230815_182233456.NIGHT.jpg", 0)}},
 	{"ps", "IMG_20240101_000001(2).jpg", "IMG_20240101_000001(2).jpg.json", "own", nil},
+	{"google-photos-exif fork", "2013-12-03(1).jpg", "2013-12-03.supplemental-metadata(1).json", "own", []string{"2013-12-03.jpg", "2013-12-03.supplemental-metadata.json"}},
+	{"google-photos-exif fork", "2013-12-04(1).jpg", "2013-12-04.jpg.supplemental-metadat(1).json", "own", nil},
+	{"google-photos-exif fork", "MP(1).jpg", "MP.jpg.supplemental-met(1).json", "own", []string{"MP.jpg", "MP.jpg.supplemental-met.json"}},
+	{"google-photos-exif fork", "MP-COLLAGE(1).jpg", "MP-COLLAGE.jpg.suppleme(1).json", "own", []string{"MP.jpg", "MP.jpg.supplemental-metadata.json"}},
 	// An original name that itself ends in a counter.
 	{"gpth #8", "Urlaub in Knaufspesch in der Schneifel (38).JPG", "Urlaub in Knaufspesch in der Schneifel (38).JP.json", "own", []string{"Urlaub in Knaufspesch in der Schneifel (39).JPG", "Urlaub in Knaufspesch in der Schneifel (39).JP.json"}},
 	{"gpth #8", "Urlaub in Knaufspesch in der Schneifel (41).JPG", "Urlaub in Knaufspesch in der Schneifel (41).JP.json", "own", nil},
@@ -134,6 +141,8 @@ var corpusPositive = []matchCase{
 	{"gpth-neo #123", "IMG_1976(1).MP4", "IMG_1976.HEIC.supplemental-metadata(1).json", "live", []string{"IMG_1976.HEIC.supplemental-metadata.json"}},
 	{"pp #2133", "PXL_20230519_101651057.MP", "PXL_20230519_101651057.MP.jpg.json", "live", nil},
 	{"ps", "IMG_0100.MOV", "IMG_0100.JPG.json", "live", []string{"IMG_0100.JPG"}},
+	{"google-photos-exif fork", "IMG_4188.MP4", "IMG_4188.heic.supplemental-metadata.json", "live", []string{"IMG_4188.HEIC"}},
+	{"google-photos-exif fork", "MVIMG_20191230_232926", "MVIMG_20191230_232926.jpg.json", "live", nil},
 	// A "(n)" copy whose sidecar lost its index.
 	{"immich #30319", "2025-04-28(3516).jpg", "2025-04-28.jpg.su.json", "unindexed", nil},
 	{"im matcher_test", "original_1d4caa6f-16c6-4c3d-901b-9387de10e528_P(1).jpg", "original_1d4caa6f-16c6-4c3d-901b-9387de10e528_.json", "unindexed", nil},

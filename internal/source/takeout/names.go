@@ -65,7 +65,7 @@ var albumMetadataNames = set("metadata", "metadaten", "métadonnées", "metadati
 // language, as GooglePhotosTakeoutHelper's and immich-go's tables list them
 // (docs/takeout.md). Longer first: "-ha editado" before "-editado".
 var editedSuffixes = []string{
-	"-edited", "-effects", "-smile", "-mix", "-animation", "-collage", // en
+	"-edited", "-effects", "-smile", "-mix", // en
 	"-bearbeitet",           // de
 	"-modifiée", "-modifié", // fr
 	"-modificato", "-modificata", // it
