@@ -12,8 +12,9 @@ import (
 
 // Google localizes the folder and file names of a Takeout with the
 // account's language. These tables cover at least English, German, French,
-// Italian and Spanish; everything is compared after NFC normalization and,
-// for folder names, case-insensitively.
+// Italian, Spanish, Portuguese, Dutch, Polish, Finnish, Turkish, Russian,
+// Japanese, Chinese and Korean (docs/takeout.md); everything is compared
+// after NFC normalization and, for folder names, case-insensitively.
 
 // photosRoots are the names of the Google Photos folder inside "Takeout/":
 // en/fr "Google Photos", de/es/pt "Google Fotos", it "Google Foto", nl
@@ -63,7 +64,7 @@ var albumMetadataNames = set("metadata", "metadaten", "métadonnées", "metadati
 // editedSuffixes mark edited copies, which share the original's sidecar:
 // Google's own effects (always English) and "-edited" in the account's
 // language, as GooglePhotosTakeoutHelper's and immich-go's tables list them
-// (docs/takeout.md). Longer first: "-ha editado" before "-editado".
+// (docs/takeout.md). Each has one dash, its first byte (editedSuffixLen).
 var editedSuffixes = []string{
 	"-edited", "-effects", "-smile", "-mix", // en
 	"-bearbeitet",           // de
