@@ -2,6 +2,7 @@ package takeout
 
 import (
 	"crypto/sha256"
+	"strings"
 	"testing"
 
 	tt "github.com/ps-photos/ps/internal/source/takeout/takeouttest"
@@ -252,4 +253,17 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(all))/b.Elapsed().Seconds(), "names/s")
+}
+
+// editedSuffixLen looks only after a name's last dash: a suffix with a
+// dash inside could never match.
+func TestEditedSuffixesHaveOneDash(t *testing.T) {
+	for _, suf := range editedSuffixes {
+		if strings.LastIndexByte(suf, '-') != 0 || len(suf) < 3 {
+			t.Errorf("edited suffix %q must start with its only dash", suf)
+		}
+		if nfc(suf) != suf {
+			t.Errorf("edited suffix %q is not NFC", suf)
+		}
+	}
 }
