@@ -267,3 +267,27 @@ func TestEditedSuffixesHaveOneDash(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMatch: any pair of names matches without a panic, and a match is the
+// folder's one sidecar under a known rule.
+func FuzzMatch(f *testing.F) {
+	for _, c := range corpusPositive {
+		f.Add(c.media, c.json)
+	}
+	f.Fuzz(func(t *testing.T, media, json string) {
+		if _, ok := parseSidecarName(media); ok || media == "" {
+			return
+		}
+		if _, ok := parseSidecarName(json); !ok {
+			return
+		}
+		x, dir := matchCase{media: media, json: json}.folder()
+		sc, rule := x.match(dir, nfc(media))
+		switch {
+		case sc == nil && rule != "":
+			t.Errorf("%q: rule %q without a sidecar", media, rule)
+		case sc != nil && (sc.json != json || rule == ""):
+			t.Errorf("%q: found %q by %q", media, sc.json, rule)
+		}
+	})
+}
