@@ -95,10 +95,18 @@ func isRAWRecord(rec *record.Record) bool {
 // or source + path of an item from a local folder. Failures, planned
 // results and other files give "".
 func localRAW(rec *record.Record) string {
+	if !isRAWRecord(rec) {
+		return ""
+	}
+	return localFile(rec)
+}
+
+// localFile returns the local path of any file record, as localRAW does.
+func localFile(rec *record.Record) string {
 	if !rec.IsFileRecord() && rec.Local == "" {
 		return ""
 	}
-	if rec.Type == record.TypeFailure || rec.Status == record.StatusPlanned || !isRAWRecord(rec) {
+	if rec.Type == record.TypeFailure || rec.Status == record.StatusPlanned {
 		return ""
 	}
 	if rec.Local != "" {

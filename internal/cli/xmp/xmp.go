@@ -45,7 +45,7 @@ Examples:
 // Command is the ps-xmp command line.
 type Command struct {
 	cli.Globals
-	JpgDir         string        `name:"jpg-dir" required:"" type:"existingdir" placeholder:"DIR" help:"Folder of edited JPGs with embedded Camera Raw settings (searched recursively)."`
+	JpgDir         string        `name:"jpg-dir" type:"existingdir" placeholder:"DIR" help:"Folder of edited JPGs with embedded Camera Raw settings (searched recursively); required unless --meta."`
 	RawDir         string        `name:"raw-dir" type:"existingdir" placeholder:"DIR" help:"Folder of RAWs (searched recursively) instead of records on stdin."`
 	Calibrate      bool          `help:"Match JPGs to RAWs by capture time; give matched RAWs their JPG's settings and the others settings estimated from their nearest matched neighbours."`
 	MatchTolerance time.Duration `default:"0s" placeholder:"DURATION" help:"How far apart capture times may be and still match (e.g. 2s, for clocks that differ)."`
@@ -57,6 +57,10 @@ type Command struct {
 	Tolerance      float64       `default:"0.01" help:"Numbers closer than this count as equal when telling style from per-image."`
 	Neighbours     int           `default:"5" help:"How many matched RAWs an unmatched RAW's settings are estimated from."`
 	Jobs           int           `short:"j" default:"0" help:"exiftool processes reading in parallel (default: the number of CPUs, at most 4)."`
+	Meta           bool          `help:"Write what the records know (capture time, GPS, description, favourite, albums, people) instead of a Camera Raw style: into XMP sidecars, or with --write-into-file into the files."`
+	WriteIntoFile  bool          `name:"write-into-file" help:"With --meta: write into JPEG, HEIC, TIFF, PNG, WebP, MP4 and MOV files themselves (capture time and GPS only where missing); RAWs and other files still get sidecars."`
+	Zone           string        `default:"Local" placeholder:"ZONE" help:"With --meta: time zone for capture times whose zone the record does not give (IANA name, Local or UTC)."`
+	Mtime          string        `enum:"keep,taken" default:"keep" help:"With --meta: taken sets each file's modification time to its capture time; keep leaves it."`
 }
 
 // Main runs ps-xmp.
@@ -77,6 +81,15 @@ type entry struct {
 func (c *Command) Run(stdio cli.Stdio) error {
 	if c.Neighbours < 1 {
 		return cli.WithExit(cli.ExitUsage, errors.New("--neighbours must be at least 1"))
+	}
+	if c.Meta {
+		return c.runMeta(stdio)
+	}
+	if c.WriteIntoFile || c.Mtime != "keep" {
+		return cli.WithExit(cli.ExitUsage, errors.New("--write-into-file and --mtime need --meta"))
+	}
+	if c.JpgDir == "" {
+		return cli.WithExit(cli.ExitUsage, errors.New("--jpg-dir is required (or --meta, to write the records' metadata)"))
 	}
 	if c.MatchTolerance < 0 {
 		return cli.WithExit(cli.ExitUsage, errors.New("--match-tolerance must not be negative"))
