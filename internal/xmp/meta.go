@@ -200,10 +200,11 @@ func (m Meta) Tags(target Target, zone *time.Location) Tags {
 			set("EXIF:OffsetTimeOriginal", offsetString(off), true)
 			set("EXIF:OffsetTimeDigitized", offsetString(off), true)
 		case IntoVideo:
-			// QuickTime times are UTC by the specification; a new MP4 has
-			// a zero date, which counts as missing.
+			// QuickTime times are UTC, to the second, by the specification:
+			// as precise as any source's, so set even where present (many
+			// cameras leave them zero, and exiftool's -TAG-=VALUE would
+			// shift a date rather than compare it).
 			t["QuickTime:CreateDate"] = m.Taken.UTC().Format("2006:01:02 15:04:05")
-			t["QuickTime:CreateDate-"] = []any{"", "0000:00:00 00:00:00"}
 			set("Keys:CreationDate", withZone, true)
 		}
 	}
