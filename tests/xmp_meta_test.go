@@ -253,3 +253,77 @@ func stringList(v any) []string {
 	}
 	return nil
 }
+
+// icloud-meta-check OUT ZONE: every original, RAW alternative and live
+// photo video of the fake iCloud's library (hidden assets included) that
+// ps-fetch put into OUT has a sidecar whose capture time (in ZONE), rating
+// (favourites) and label (hidden) are the fake's.
+func init() {
+	commands["icloud-meta-check"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: icloud-meta-check OUT ZONE")
+		}
+		icloudFakes.Lock()
+		fake := icloudFakes.m[ts]
+		icloudFakes.Unlock()
+		if fake == nil {
+			ts.Fatalf("icloud-fake start first")
+		}
+		zone, err := time.LoadLocation(args[1])
+		ts.Check(err)
+		out := ts.MkAbs(args[0])
+		type want struct {
+			taken           time.Time
+			favorite, hidden bool
+		}
+		sidecars := map[string]want{} // sidecar path → what it must say
+		for _, a := range fake.Zones()[0].Assets {
+			if a.Deleted {
+				continue
+			}
+			stem := strings.TrimSuffix(a.Name, filepath.Ext(a.Name))
+			w := want{a.Taken, a.Favorite, a.Hidden}
+			sidecars[filepath.Join(out, a.Name+".xmp")] = w
+			if a.Resources["resOriginalAlt"] != nil {
+				sidecars[filepath.Join(out, stem+".xmp")] = w // the RAW: Lightroom's name
+			}
+			if a.Resources["resOriginalVidCompl"] != nil {
+				sidecars[filepath.Join(out, stem+"_HEVC.MOV.xmp")] = w
+			}
+		}
+		var paths []string
+		for p := range sidecars {
+			paths = append(paths, p)
+		}
+		slices.Sort(paths)
+		exiftool, err := exec.LookPath("exiftool")
+		ts.Check(err)
+		// exiftool exits 1 when a file is missing: that is reported below.
+		raw, _ := exec.Command(exiftool, append([]string{"-j", "-n", "-G1", "-q", "-q"}, paths...)...).Output()
+		var read []map[string]any
+		ts.Check(json.Unmarshal(raw, &read))
+		var problems []string
+		for _, got := range read {
+			p := got["SourceFile"].(string)
+			w := sidecars[p]
+			delete(sidecars, p)
+			local := w.taken.In(zone)
+			if v, d := got["XMP-exif:DateTimeOriginal"], local.Format("2006:01:02 15:04:05-07:00"); v != d {
+				problems = append(problems, fmt.Sprintf("%s: DateTimeOriginal %v, want %s", p, v, d))
+			}
+			if v := got["XMP-xmp:Rating"]; w.favorite != (v == 5.0) || !w.favorite && v != nil {
+				problems = append(problems, fmt.Sprintf("%s: rating %v, favourite %v", p, v, w.favorite))
+			}
+			if v := got["XMP-xmp:Label"]; w.hidden != (v == "Hidden") {
+				problems = append(problems, fmt.Sprintf("%s: label %v, hidden %v", p, v, w.hidden))
+			}
+		}
+		for p := range sidecars {
+			problems = append(problems, "no sidecar "+p)
+		}
+		if len(problems) > 0 {
+			ts.Fatalf("icloud-meta-check:\n%s", strings.Join(problems, "\n"))
+		}
+		fmt.Fprintf(ts.Stdout(), "checked %d sidecars\n", len(read))
+	}
+}
