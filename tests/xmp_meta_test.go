@@ -273,7 +273,7 @@ func init() {
 		ts.Check(err)
 		out := ts.MkAbs(args[0])
 		type want struct {
-			taken           time.Time
+			taken            time.Time
 			favorite, hidden bool
 		}
 		sidecars := map[string]want{} // sidecar path → what it must say
