@@ -1,6 +1,7 @@
 package xmp
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -182,11 +183,7 @@ func (m Meta) Tags(target Target, zone *time.Location) Tags {
 	}
 	inFile := target != IntoSidecar
 	if !m.Taken.IsZero() {
-		z := m.Zone
-		if z == nil {
-			z = zone
-		}
-		local := m.Taken.In(z)
+		local := m.localTaken(zone)
 		_, off := local.Zone()
 		withZone := local.Format("2006:01:02 15:04:05") + offsetString(off)
 		for _, tag := range []string{"XMP-exif:DateTimeOriginal", "XMP-xmp:CreateDate", "XMP-photoshop:DateCreated"} {
@@ -262,6 +259,91 @@ func (m Meta) Tags(target Target, zone *time.Location) Tags {
 	addList("XMP-dc:Subject", m.Keywords)
 	addList("XMP-iptcExt:PersonInImage", m.People)
 	return t
+}
+
+// localTaken is the capture time in the record's zone, else in zone.
+func (m Meta) localTaken(zone *time.Location) time.Time {
+	if m.Zone != nil {
+		zone = m.Zone
+	}
+	return m.Taken.In(zone)
+}
+
+// SidecarXMP renders a new sidecar holding the metadata, the same
+// properties Tags(IntoSidecar, zone) sets through exiftool: a fresh
+// sidecar needs no exiftool at all, only a merge into an existing one does.
+func (m Meta) SidecarXMP(zone *time.Location) []byte {
+	var b bytes.Buffer
+	b.WriteString(sidecarHead)
+	attr := func(name, value string) { fmt.Fprintf(&b, "\n   %s=\"%s\"", name, escape(value, true)) }
+	if !m.Taken.IsZero() {
+		date := m.localTaken(zone).Format("2006-01-02T15:04:05-07:00")
+		attr("exif:DateTimeOriginal", date)
+		attr("xmp:CreateDate", date)
+		attr("photoshop:DateCreated", date)
+	}
+	if g := m.GPS; g != nil {
+		attr("exif:GPSLatitude", xmpCoordinate(g.Lat, "N", "S"))
+		attr("exif:GPSLongitude", xmpCoordinate(g.Lon, "E", "W"))
+		attr("exif:GPSAltitude", fmt.Sprintf("%d/1000", int64(math.Round(math.Abs(g.Alt)*1000))))
+		attr("exif:GPSAltitudeRef", map[bool]string{false: "0", true: "1"}[g.Alt < 0])
+	}
+	if m.Favorite {
+		attr("xmp:Rating", "5")
+	}
+	if m.Label != "" {
+		attr("xmp:Label", m.Label)
+	}
+	b.WriteString(">\n")
+	alt := func(name, text string) {
+		if text != "" {
+			fmt.Fprintf(&b, "   <%s>\n    <rdf:Alt>\n     <rdf:li xml:lang=\"x-default\">%s</rdf:li>\n    </rdf:Alt>\n   </%s>\n", name, escape(text, false), name)
+		}
+	}
+	bag := func(name string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "   <%s>\n    <rdf:Bag>\n", name)
+		for _, it := range items {
+			fmt.Fprintf(&b, "     <rdf:li>%s</rdf:li>\n", escape(it, false))
+		}
+		fmt.Fprintf(&b, "    </rdf:Bag>\n   </%s>\n", name)
+	}
+	alt("dc:title", m.Title)
+	alt("dc:description", m.Description)
+	bag("dc:subject", m.Keywords)
+	bag("Iptc4xmpExt:PersonInImage", m.People)
+	b.WriteString(sidecarTail)
+	return b.Bytes()
+}
+
+const sidecarHead = `<?xpacket begin="` + "\uFEFF" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="ps-xmp">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+   xmlns:dc="http://purl.org/dc/elements/1.1/"
+   xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+   xmlns:exif="http://ns.adobe.com/exif/1.0/"
+   xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"
+   xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"`
+
+const sidecarTail = `  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+`
+
+// xmpCoordinate writes decimal degrees as XMP's "DDD,MM.mmmmmmmmK".
+func xmpCoordinate(deg float64, pos, neg string) string {
+	ref := pos
+	if deg < 0 {
+		ref, deg = neg, -deg
+	}
+	whole := math.Floor(deg)
+	minutes := strconv.FormatFloat((deg-whole)*60, 'f', 8, 64)
+	minutes = strings.TrimRight(strings.TrimRight(minutes, "0"), ".")
+	return fmt.Sprintf("%d,%s%s", int(whole), minutes, ref)
 }
 
 // xmlEscape escapes a value for exiftool's Escape=XML option, which turns

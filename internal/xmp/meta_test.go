@@ -128,8 +128,8 @@ func TestMetaWriterReadBack(t *testing.T) {
 	defer w.Close()
 	photoSidecar := SidecarPath(photo, NameExt)
 	for _, err := range []error{
-		w.WriteSidecar(photoSidecar, m.Tags(IntoSidecar, berlin)),
-		w.WriteSidecar(rawSidecar, m.Tags(IntoSidecar, berlin)),
+		w.WriteSidecar(photoSidecar, m, berlin),
+		w.WriteSidecar(rawSidecar, m, berlin),
 		w.WriteFile(photo, m.Tags(IntoImage, berlin)),
 		w.WriteFile(dated, m.Tags(IntoImage, berlin)),
 		w.WriteFile(clip, m.Tags(IntoVideo, berlin)),
@@ -189,13 +189,18 @@ func TestMetaWriterReadBack(t *testing.T) {
 	if g := got["photo.jpg"]; g["GPS:GPSAltitude"] != math.Abs(m.GPS.Alt) || g["GPS:GPSAltitudeRef"] != 1.0 {
 		t.Errorf("photo.jpg: altitude %v ref %v", g["GPS:GPSAltitude"], g["GPS:GPSAltitudeRef"])
 	}
+	for _, name := range []string{"photo.jpg.xmp", "IMG_0001.xmp"} { // rendered by ps, merged by exiftool
+		if g := got[name]; g["XMP-exif:GPSAltitude"] != math.Abs(m.GPS.Alt) || g["XMP-exif:GPSAltitudeRef"] != 1.0 {
+			t.Errorf("%s: altitude %v ref %v", name, g["XMP-exif:GPSAltitude"], g["XMP-exif:GPSAltitudeRef"])
+		}
+	}
 	// QuickTime dates are UTC; Keys carries the zone.
 	if g := got["clip.mp4"]; g["QuickTime:CreateDate"] != m.Taken.UTC().Format("2006:01:02 15:04:05") || g["Keys:CreationDate"] != wantXMPDate {
 		t.Errorf("clip.mp4: QuickTime %v Keys %v", g["QuickTime:CreateDate"], g["Keys:CreationDate"])
 	}
 
 	// Writing again changes nothing and is no error; keywords are not doubled.
-	if err := w.WriteSidecar(photoSidecar, m.Tags(IntoSidecar, berlin)); err != nil {
+	if err := w.WriteSidecar(photoSidecar, m, berlin); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.WriteFile(dated, m.Tags(IntoImage, berlin)); err != nil {

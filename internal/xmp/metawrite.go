@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	exiftool "github.com/barasher/go-exiftool"
 
@@ -40,35 +41,18 @@ func NewMetaWriter(opts ReaderOptions) (*MetaWriter, error) {
 	return w, nil
 }
 
-// sidecarSkeleton is an empty XMP packet: exiftool merges into an existing
-// file, and go-exiftool only writes files that exist.
-const sidecarSkeleton = `<?xpacket begin="` + "\uFEFF" + `" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="ps-xmp">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about=""/>
- </rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>
-`
-
-// WriteSidecar merges tags into the XMP sidecar at path, creating it when
-// there is none. What a sidecar already holds (Camera Raw settings,
-// Lightroom's own metadata) stays; exiftool replaces the file atomically.
-func (w *MetaWriter) WriteSidecar(path string, tags Tags) error {
-	created := false
+// WriteSidecar writes m into the XMP sidecar at path. A new sidecar is
+// rendered here and written atomically; an existing one (Camera Raw
+// settings, Lightroom's own metadata) is merged into by exiftool, which
+// keeps what it holds and replaces the file atomically.
+func (w *MetaWriter) WriteSidecar(path string, m Meta, zone *time.Location) error {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		switch err := WriteSidecar(path, []byte(sidecarSkeleton), true); {
-		case err == nil:
-			created = true
-		case !errors.Is(err, ErrExists):
+		err := WriteSidecar(path, m.SidecarXMP(zone), true)
+		if !errors.Is(err, ErrExists) { // one appeared meanwhile: merge
 			return err
 		}
 	}
-	err := w.WriteFile(path, tags)
-	if err != nil && created {
-		os.Remove(path)
-	}
-	return err
+	return w.WriteFile(path, m.Tags(IntoSidecar, zone))
 }
 
 // WriteFile writes tags into the file at path with exiftool, which

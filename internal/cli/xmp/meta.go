@@ -190,7 +190,6 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 	if r.c.WriteIntoFile {
 		target = xmp.TargetOf(filepath.Base(j.local), media)
 	}
-	tags := j.meta.Tags(target, r.zone)
 	out := j.rec.Clone()
 	if target == xmp.IntoSidecar {
 		naming := xmp.NameExt // IMG_0001.JPG.xmp: a RAW+JPEG pair's JPEG never takes the RAW's sidecar
@@ -204,7 +203,7 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 			}
 		}
 		if r.writer != nil {
-			if err := r.writer.WriteSidecar(side, tags); err != nil {
+			if err := r.writer.WriteSidecar(side, j.meta, r.zone); err != nil {
 				return r.fail(j.rec, err)
 			}
 		}
@@ -214,7 +213,7 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 		}
 	} else {
 		if r.writer != nil {
-			if err := r.writer.WriteFile(j.local, tags); err != nil {
+			if err := r.writer.WriteFile(j.local, j.meta.Tags(target, r.zone)); err != nil {
 				return r.fail(j.rec, err)
 			}
 		}
