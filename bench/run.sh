@@ -11,7 +11,7 @@
 #                                 last run's saved results (after editing
 #                                 bench/notes.md or bench/report)
 #
-# Sections: http filter memory smb synology xmp takeout wan. A section whose
+# Sections: http filter memory smb synology xmp meta takeout wan. A section whose
 # tool is missing prints "skipped: <reason>" and the run goes on; the script
 # never fails because of a missing section.
 #
@@ -574,7 +574,8 @@ syno_server() {
 }
 
 # ---------------------------------------------------------------------------
-# Sections written by other engineers: bench/xmp.sh, bench/takeout.sh. They
+# Sections written by other engineers: bench/xmp.sh, bench/meta.sh,
+# bench/takeout.sh. They
 # get the environment below, append rows to $PS_BENCH_RESULTS in the format
 # of bench/lib.sh (they may source it), and print what people should read.
 # ---------------------------------------------------------------------------
@@ -589,6 +590,7 @@ section_script() { # NAME
   local -a args=() envs=()
   case $name in
     xmp) if [ "$QUICK" = 1 ]; then envs=(RAWS=100 JPGS=20); else envs=(RAWS="${XMP_RAWS:-1000}" JPGS="${XMP_JPGS:-300}"); fi ;;
+    meta) if [ "$QUICK" = 1 ]; then envs=(ITEMS=200); else envs=(ITEMS="${META_ITEMS:-1000}"); fi ;;
     takeout) [ "$QUICK" = 1 ] && args=(5000 5) ;;
   esac
   if env "${envs[@]}" PS_BENCH_RESULTS="$RESULTS" PS_BENCH_BIN="$BIN" PS_BENCH_QUICK="$QUICK" PS_BENCH_RUNS="$RUNS" PS_BENCH_TMP="$WORK/$name" \
@@ -787,6 +789,7 @@ main() {
   want memory && section_memory
   want synology && section_synology loopback 127.0.0.1 "$(free_port)"
   want xmp && section_script xmp
+  want meta && section_script meta
   want takeout && section_script takeout
   if [ "$WAN" = 1 ] && want wan; then section_wan; fi
   write_report

@@ -238,7 +238,7 @@ func collect(rows []row) []*group {
 	return groups
 }
 
-var sectionOrder = []string{"http", "smb", "synology", "filter", "memory", "xmp", "takeout", "wan"}
+var sectionOrder = []string{"http", "smb", "synology", "filter", "memory", "xmp", "meta", "takeout", "wan"}
 var profileOrder = []string{"loopback", "lan", "home", "far", "-"}
 
 func rank(list []string, v string) int {

@@ -13,6 +13,7 @@ var sectionTitles = map[string]string{
 	"filter":   "Filtering: `ps-filter` vs `jq` (and `grep -F` as a floor)",
 	"memory":   "Memory: peak RSS of each pipeline stage",
 	"xmp":      "Sidecars: `ps-xmp` vs `exiftool`",
+	"meta":     "Metadata write-back: `ps-xmp --meta` vs `exiftool -json=`",
 	"takeout":  "Google Takeout listing",
 	"wan":      "WAN lab",
 }

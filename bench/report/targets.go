@@ -32,6 +32,7 @@ var targets = []target{
 	{6, "ps-xmp, 10,000 RAWs + 300 JPGs calibrated, within 1.3× of exiftool -j on the same files", ratioTarget("xmp", "", "", "exiftool", 1/1.3)},
 	{7, "Takeout: list 50,000 items in 5 zip parts: items/s and peak memory (no bar set)", reportTarget("takeout")},
 	{8, "iCloud: list 100,000 assets with 50 ms latency: items/s and peak memory vs a sequential pager", goBenchOnly("go test -run '^$' -bench List100k -benchtime 1x ./internal/source/icloud")},
+	{14, "ps-xmp --meta: metadata written for 10,000 photos (sidecars; into files), side by side with exiftool -json= (no bar set)", reportTarget("meta")},
 }
 
 // find returns the first comparison of section (and profile, when given)
