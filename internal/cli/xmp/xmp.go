@@ -37,10 +37,19 @@ RAWs come from result records on stdin (ps-fetch output; "local" is the file) or
 folder, or from --raw-dir. Other records pass through unchanged; each RAW's record comes out with an "xmp"
 field naming its sidecar. exiftool must be installed (apt-get install libimage-exiftool-perl).
 
+With --meta, ps-xmp writes what each record knows instead (Google Takeout's JSON sidecars, the iCloud
+listing): capture time with its zone, GPS, title and description, favourite as rating 5, hidden or archived
+as a label, albums as keywords, people. Photos, videos and RAWs get an XMP sidecar (IMG_0001.JPG.xmp;
+a RAW's is named as above), merged into one that is there, or with --write-into-file JPEG, HEIC, TIFF, PNG,
+WebP, MP4 and MOV files get it themselves (capture time and GPS only where missing; RAWs always get a
+sidecar). --mtime taken sets modification times to the capture time.
+
 Examples:
   ps-xmp --raw-dir ~/Shoot --jpg-dir ~/Shoot/previews --analyze-only
   ps-xmp --raw-dir ~/Shoot --jpg-dir ~/Shoot/previews --calibrate
-  ps-list smb://nas/shoot | ps-filter --ext CR3 | ps-fetch -o ~/Shoot | ps-xmp --jpg-dir ~/previews --calibrate`
+  ps-list smb://nas/shoot | ps-filter --ext CR3 | ps-fetch -o ~/Shoot | ps-xmp --jpg-dir ~/previews --calibrate
+  ps-list 'takeout:~/Downloads/takeout-*.zip' | ps-fetch -o ~/GooglePhotos | ps-xmp --meta
+  ps-list icloud: | ps-fetch -o ~/iCloud | ps-xmp --meta --write-into-file --mtime taken`
 
 // Command is the ps-xmp command line.
 type Command struct {
