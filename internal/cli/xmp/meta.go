@@ -204,7 +204,7 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 		}
 		if r.writer != nil {
 			if err := r.writer.WriteSidecar(side, j.meta, r.zone); err != nil {
-				return r.fail(j.rec, err)
+				return r.fail(j.rec, interrupted(ctx, err))
 			}
 		}
 		r.counts.sidecar.Add(1)
@@ -214,7 +214,7 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 	} else {
 		if r.writer != nil {
 			if err := r.writer.WriteFile(j.local, j.meta.Tags(target, r.zone)); err != nil {
-				return r.fail(j.rec, err)
+				return r.fail(j.rec, interrupted(ctx, err))
 			}
 		}
 		r.counts.file.Add(1)
@@ -228,6 +228,16 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 		}
 	}
 	return out
+}
+
+// interrupted: Ctrl-C reaches the exiftool processes too (they clean up
+// their temporary files and quit), so a write that fails after it is
+// "canceled", to be re-fed, not the file's fault.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fault.Wrap(fault.Canceled, err)
+	}
+	return err
 }
 
 // claim makes sure two files never share a sidecar (IMG_0001.CR2 and
