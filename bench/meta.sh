@@ -27,27 +27,10 @@ if [ "${PS_BENCH_QUICK:-0}" = 1 ]; then ITEMS=${ITEMS:-200}; fi
 ITEMS=${ITEMS:-10000}
 
 command -v exiftool >/dev/null || { echo "exiftool is missing: apt-get install libimage-exiftool-perl" >&2; exit 1; }
-if [ -n "${PS_BENCH_TMP:-}" ]; then
-  mkdir -p "$PS_BENCH_TMP"
-  work=$(mktemp -d "$PS_BENCH_TMP/meta.XXXXXX")
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/ps-meta-bench.XXXXXX")
-fi
-trap 'rm -rf "$work"' EXIT
-log() { printf '%s [meta] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-
-if [ -n "${PS_BENCH_BIN:-}" ] && [ -x "$PS_BENCH_BIN/ps-xmp" ]; then
-  psxmp=$PS_BENCH_BIN/ps-xmp
-else
-  log "building ps-xmp"
-  (cd "$root" && go build -o "$work/ps-xmp" ./cmd/ps-xmp)
-  psxmp=$work/ps-xmp
-fi
+NAME=meta
+. "$here/xmp-lib.sh"
 mkdir -p "$work/gen"
-# A 16x16 grey baseline JPEG (Go's image/jpeg), the same as bench/xmp.sh's.
-base64 -d >"$work/gen/base.jpg" <<'EOF'
-/9j/2wCEAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDIBCQkJDAsMGA0NGDIhHCEyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMv/AAAsIABAAEAEBEQD/xADSAAABBQEBAQEBAQAAAAAAAAAAAQIDBAUGBwgJCgsQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAAgBAQAAPwAooor/2Q==
-EOF
+base_jpeg "$work/gen/base.jpg"
 
 # fresh DIR: ITEMS copies of the JPEG (copies, not links: exiftool and
 # ps-xmp --write-into-file replace each file).
@@ -85,13 +68,6 @@ gen() { # DIR
   }'
 }
 
-now() { date +%s%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b - a) / 1e9}'; }
-cpu_of() { awk 'NF==3 {printf "%.2f", $2 + $3}' "$1" 2>/dev/null || echo 0; }
-rss_of() { awk 'NF==3 {print $1}' "$1" 2>/dev/null || echo 0; }
-timed() { # TIMEFILE CMD...: run under GNU time when it is there
-  if [ -x /usr/bin/time ]; then /usr/bin/time -f "%M %U %S" -o "$1" "${@:2}"; else : >"$1"; "${@:2}"; fi
-}
 
 # check KIND FILE...: a sample read back has the description of its number.
 check() {

@@ -34,28 +34,10 @@ fixture=${FIXTURE:-$root/testdata/CanonRaw.cr3}
 command -v exiftool >/dev/null || { echo "exiftool is missing: apt-get install libimage-exiftool-perl" >&2; exit 1; }
 [ "$JPGS" -le "$RAWS" ] || { echo "JPGS must not exceed RAWS" >&2; exit 1; }
 
-if [ -n "${PS_BENCH_TMP:-}" ]; then
-  mkdir -p "$PS_BENCH_TMP"
-  work=$(mktemp -d "$PS_BENCH_TMP/xmp.XXXXXX")
-else
-  work=$(mktemp -d "${TMPDIR:-/tmp}/ps-xmp-bench.XXXXXX")
-fi
-trap 'rm -rf "$work"' EXIT
-log() { printf '%s [xmp] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-
-if [ -n "${PS_BENCH_BIN:-}" ] && [ -x "$PS_BENCH_BIN/ps-xmp" ]; then
-  psxmp=$PS_BENCH_BIN/ps-xmp
-else
-  log "building ps-xmp"
-  (cd "$root" && go build -o "$work/ps-xmp" ./cmd/ps-xmp)
-  psxmp=$work/ps-xmp
-fi
-
+NAME=xmp
+. "$here/xmp-lib.sh"
 mkdir -p "$work/raw" "$work/jpg" "$work/gen"
-# A 16x16 grey baseline JPEG (made with Go's image/jpeg).
-base64 -d >"$work/gen/base.jpg" <<'EOF'
-/9j/2wCEAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDIBCQkJDAsMGA0NGDIhHCEyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMv/AAAsIABAAEAEBEQD/xADSAAABBQEBAQEBAQAAAAAAAAAAAQIDBAUGBwgJCgsQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAAgBAQAAPwAooor/2Q==
-EOF
+base_jpeg "$work/gen/base.jpg"
 
 # --- data -------------------------------------------------------------------
 log "making $JPGS matched RAWs, $VARIANTS variants and $JPGS JPGs"
@@ -109,13 +91,6 @@ have=$(find "$work/raw" -name '*.CR3' | wc -l)
 files=$((RAWS + JPGS))
 
 # --- measure ------------------------------------------------------------------
-now() { date +%s%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b - a) / 1e9}'; }
-cpu_of() { awk 'NF==3 {printf "%.2f", $2 + $3}' "$1" 2>/dev/null || echo 0; }
-rss_of() { awk 'NF==3 {print $1}' "$1" 2>/dev/null || echo 0; }
-timed() { # TIMEFILE CMD...: run under GNU time when it is there
-  if [ -x /usr/bin/time ]; then /usr/bin/time -f "%M %U %S" -o "$1" "${@:2}"; else : >"$1"; "${@:2}"; fi
-}
 
 sync
 log "exiftool -j over $RAWS RAWs + $JPGS JPGs (one process)"

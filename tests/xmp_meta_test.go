@@ -207,7 +207,7 @@ func checkMeta(expDir, outDir string, zone *time.Location, intoFile bool) []stri
 		if v, fav := got["XMP-xmp:Rating"], g.Favorited; fav && v != 5.0 || !fav && v != nil {
 			bad("%s: rating %v, favourite %v", name, v, fav)
 		}
-		subjects := stringList(got["XMP-dc:Subject"])
+		subjects := testenv.Strings(got["XMP-dc:Subject"])
 		for _, a := range albums[name] {
 			if !slices.Contains(subjects, a) {
 				bad("%s: keywords %q lack the album %q", name, subjects, a)
@@ -217,7 +217,7 @@ func checkMeta(expDir, outDir string, zone *time.Location, intoFile bool) []stri
 		for _, p := range g.People {
 			people = append(people, p.Name)
 		}
-		if v := stringList(got["XMP-iptcExt:PersonInImage"]); !slices.Equal(v, people) {
+		if v := testenv.Strings(got["XMP-iptcExt:PersonInImage"]); !slices.Equal(v, people) {
 			bad("%s: people %q, want %q", name, v, people)
 		}
 		if !intoFile {
@@ -238,20 +238,6 @@ func checkMeta(expDir, outDir string, zone *time.Location, intoFile bool) []stri
 		bad("exiftool read %d of %d files", len(read), len(sidecars))
 	}
 	return problems
-}
-
-func stringList(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, s := range x {
-			out = append(out, fmt.Sprint(s))
-		}
-		return out
-	}
-	return nil
 }
 
 // icloud-meta-check OUT ZONE: every original, RAW alternative and live

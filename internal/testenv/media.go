@@ -1,6 +1,9 @@
 package testenv
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // MP4 returns the smallest MP4 exiftool will read and write: an ftyp box
 // and a moov box holding a movie header (mvhd) whose dates are zero, as a
@@ -27,4 +30,20 @@ func MP4() []byte {
 	mvhd = append(mvhd, make([]byte, 24)...)
 	mvhd = u32(mvhd, 2)
 	return append(ftyp, box("moov", box("mvhd", mvhd))...)
+}
+
+// Strings reads a list tag from exiftool -j output, which gives a list of
+// one item as a plain string and nothing for an absent tag.
+func Strings(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, s := range x {
+			out = append(out, fmt.Sprint(s))
+		}
+		return out
+	}
+	return nil
 }

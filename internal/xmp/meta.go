@@ -165,8 +165,9 @@ func TargetOf(name, media string) Target {
 // "TAG" sets the tag, "TAG-" with "" makes the assignment conditional on
 // the tag being absent (exiftool's -TAG-= -TAG=VALUE idiom), "TAG+" and
 // "TAG-" with the same values add list items without duplicates. Values
-// are XML-escaped; the writer runs exiftool with -api Escape=XML, so line
-// breaks survive the one-argument-per-line stream.
+// are XML-escaped as attributes are (escape); the writer runs exiftool
+// with -api Escape=XML, so line breaks survive its one-argument-per-line
+// stream.
 type Tags map[string]any
 
 // Tags renders the metadata for target. zone is used for capture times
@@ -235,10 +236,10 @@ func (m Meta) Tags(target Target, zone *time.Location) Tags {
 		}
 	}
 	if m.Title != "" {
-		t["XMP-dc:Title"] = xmlEscape(m.Title)
+		t["XMP-dc:Title"] = escape(m.Title, true)
 	}
 	if m.Description != "" {
-		t["XMP-dc:Description"] = xmlEscape(m.Description)
+		t["XMP-dc:Description"] = escape(m.Description, true)
 	}
 	if m.Favorite {
 		t["XMP-xmp:Rating"] = "5"
@@ -252,7 +253,7 @@ func (m Meta) Tags(target Target, zone *time.Location) Tags {
 		}
 		vals := make([]any, len(items))
 		for i, s := range items {
-			vals[i] = xmlEscape(s)
+			vals[i] = escape(s, true)
 		}
 		t[tag+"-"], t[tag+"+"] = vals, vals
 	}
@@ -344,25 +345,4 @@ func xmpCoordinate(deg float64, pos, neg string) string {
 	minutes := strconv.FormatFloat((deg-whole)*60, 'f', 8, 64)
 	minutes = strings.TrimRight(strings.TrimRight(minutes, "0"), ".")
 	return fmt.Sprintf("%d,%s%s", int(whole), minutes, ref)
-}
-
-// xmlEscape escapes a value for exiftool's Escape=XML option, which turns
-// character references back into characters when writing.
-func xmlEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r < 0x20 || r == 0x7F:
-			fmt.Fprintf(&b, "&#x%X;", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -2,7 +2,6 @@ package xmp
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -73,20 +72,6 @@ func readBack(t *testing.T, exiftool string, paths ...string) map[string]map[str
 	return got
 }
 
-func list(v any) []string {
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []any:
-		var out []string
-		for _, s := range x {
-			out = append(out, fmt.Sprint(s))
-		}
-		return out
-	}
-	return nil
-}
-
 func TestMetaWriterReadBack(t *testing.T) {
 	exiftool := testenv.LookTool(t, "libimage-exiftool-perl", "exiftool")
 	dir := t.TempDir()
@@ -155,11 +140,11 @@ func TestMetaWriterReadBack(t *testing.T) {
 			t.Errorf("%s: rating %v", name, g["XMP-xmp:Rating"])
 		}
 		for _, k := range m.Keywords {
-			if !slices.Contains(list(g["XMP-dc:Subject"]), k) {
+			if !slices.Contains(testenv.Strings(g["XMP-dc:Subject"]), k) {
 				t.Errorf("%s: keywords %v lack %q", name, g["XMP-dc:Subject"], k)
 			}
 		}
-		if !slices.Equal(list(g["XMP-iptcExt:PersonInImage"]), m.People) {
+		if !slices.Equal(testenv.Strings(g["XMP-iptcExt:PersonInImage"]), m.People) {
 			t.Errorf("%s: people %v", name, g["XMP-iptcExt:PersonInImage"])
 		}
 		lat, okLat := g["Composite:GPSLatitude"].(float64)
@@ -173,7 +158,7 @@ func TestMetaWriterReadBack(t *testing.T) {
 		}
 	}
 	// The Lightroom sidecar keeps its edit and keyword beside ps's metadata.
-	if g := got["IMG_0001.xmp"]; g["XMP-crs:Exposure2012"] != edit["Exposure2012"].Text || !slices.Contains(list(g["XMP-dc:Subject"]), "Kept by Lightroom") {
+	if g := got["IMG_0001.xmp"]; g["XMP-crs:Exposure2012"] != edit["Exposure2012"].Text || !slices.Contains(testenv.Strings(g["XMP-dc:Subject"]), "Kept by Lightroom") {
 		t.Errorf("the RAW's sidecar lost Lightroom's settings: %v %v", g["XMP-crs:Exposure2012"], g["XMP-dc:Subject"])
 	}
 	if _, err := os.Stat(raw); err == nil {
@@ -206,7 +191,7 @@ func TestMetaWriterReadBack(t *testing.T) {
 	if err := w.WriteFile(dated, m.Tags(IntoImage, berlin)); err != nil {
 		t.Fatal(err)
 	}
-	if g := readBack(t, exiftool, photoSidecar)["photo.jpg.xmp"]; len(list(g["XMP-dc:Subject"])) != len(m.Keywords) {
+	if g := readBack(t, exiftool, photoSidecar)["photo.jpg.xmp"]; len(testenv.Strings(g["XMP-dc:Subject"])) != len(m.Keywords) {
 		t.Errorf("keywords after a second run: %v", g["XMP-dc:Subject"])
 	}
 	// A file exiftool cannot write is an error that names it.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,10 +47,7 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 	log := c.Logger(stdio.Err)
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
-	jobs := c.Jobs
-	if jobs <= 0 {
-		jobs = min(runtime.NumCPU(), 4)
-	}
+	jobs := c.jobs()
 	run := &metaRun{c: c, log: log, zone: zone, owner: map[string]string{}}
 	if !c.DryRun {
 		if run.writer, err = xmp.NewMetaWriter(xmp.ReaderOptions{Jobs: jobs}); err != nil {

@@ -106,11 +106,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	log := c.Logger(stdio.Err)
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
-	jobs := c.Jobs
-	if jobs <= 0 {
-		jobs = min(runtime.NumCPU(), 4)
-	}
-	reader, err := xmp.NewReader(xmp.ReaderOptions{Jobs: jobs})
+	reader, err := xmp.NewReader(xmp.ReaderOptions{Jobs: c.jobs()})
 	if err != nil {
 		return err
 	}
@@ -157,6 +153,14 @@ func (c *Command) Run(stdio cli.Stdio) error {
 		return cli.ErrPartial
 	}
 	return nil
+}
+
+// jobs is how many exiftool processes run: -j, else the CPUs, at most 4.
+func (c *Command) jobs() int {
+	if c.Jobs > 0 {
+		return c.Jobs
+	}
+	return min(runtime.NumCPU(), 4)
 }
 
 func badInput(bad int) error {
