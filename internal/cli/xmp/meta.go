@@ -27,8 +27,7 @@ type metaRun struct {
 	zone   *time.Location
 	writer *xmp.MetaWriter // nil with --dry-run
 
-	mu     sync.Mutex
-	owner  map[string]string // Lightroom-named sidecar → the RAW that claimed it
+	owner  map[string]string // Lightroom-named sidecar → the RAW that claimed it (read goroutine only)
 	counts struct{ sidecar, file, nothing, failed atomic.Int64 }
 }
 
@@ -149,6 +148,10 @@ func (r *metaRun) read(ctx context.Context, in io.Reader, work chan<- *metaJob, 
 				out <- rec
 				continue
 			}
+			if err := r.claim(rec, local); err != nil {
+				out <- r.fail(rec, err)
+				continue
+			}
 			work <- &metaJob{rec: rec, local: local, meta: m}
 		}
 	}
@@ -158,15 +161,19 @@ func (r *metaRun) read(ctx context.Context, in io.Reader, work chan<- *metaJob, 
 // writable says a file's metadata belongs in its own XMP: photos, videos
 // and RAWs, not sidecars or other files.
 func writable(rec *record.Record, local string) bool {
-	media := rec.Media
-	if media == "" || media == record.MediaOther {
-		media = record.MediaOf(filepath.Base(local))
-	}
-	switch media {
+	switch mediaOf(rec, local) {
 	case record.MediaRaw, record.MediaPhoto, record.MediaVideo:
 		return true
 	}
 	return false
+}
+
+// mediaOf is the record's media kind, else the local file's by its name.
+func mediaOf(rec *record.Record, local string) string {
+	if rec.Media == "" || rec.Media == record.MediaOther {
+		return record.MediaOf(filepath.Base(local))
+	}
+	return rec.Media
 }
 
 // do writes one file's metadata and returns its record again, with "xmp"
@@ -178,52 +185,51 @@ func (r *metaRun) do(ctx context.Context, j *metaJob) *record.Record {
 	if st, err := os.Stat(j.local); err != nil || !st.Mode().IsRegular() {
 		return r.fail(j.rec, fault.Errorf(fault.NotFound, "%s: no such file", j.local))
 	}
-	media := j.rec.Media
-	if media == "" || media == record.MediaOther {
-		media = record.MediaOf(filepath.Base(j.local))
-	}
-	target := xmp.IntoSidecar
-	if r.c.WriteIntoFile {
-		target = xmp.TargetOf(filepath.Base(j.local), media)
-	}
-	out := j.rec.Clone()
-	if target == xmp.IntoSidecar {
-		naming := xmp.NameExt // IMG_0001.JPG.xmp: a RAW+JPEG pair's JPEG never takes the RAW's sidecar
-		if media == record.MediaRaw {
-			naming = r.c.SidecarName
-		}
-		side := xmp.SidecarPath(j.local, naming)
-		if naming == xmp.NameLightroom {
-			if err := r.claim(side, j.local); err != nil {
-				return r.fail(j.rec, err)
-			}
-		}
-		if r.writer != nil {
-			if err := r.writer.WriteSidecar(side, j.meta, r.zone); err != nil {
-				return r.fail(j.rec, interrupted(ctx, err))
-			}
-		}
-		r.counts.sidecar.Add(1)
-		if err := out.Set("xmp", side); err != nil {
-			return r.fail(j.rec, err)
-		}
-	} else {
-		if r.writer != nil {
-			if err := r.writer.WriteFile(j.local, j.meta.Tags(target, r.zone)); err != nil {
-				return r.fail(j.rec, interrupted(ctx, err))
-			}
-		}
-		r.counts.file.Add(1)
-		if err := out.Set("xmp_embedded", true); err != nil {
-			return r.fail(j.rec, err)
-		}
+	field, value, err := r.write(j)
+	if err != nil {
+		return r.fail(j.rec, interrupted(ctx, err))
 	}
 	if r.c.Mtime == "taken" && !j.meta.Taken.IsZero() && r.writer != nil {
 		if err := os.Chtimes(j.local, j.meta.Taken, j.meta.Taken); err != nil {
 			return r.fail(j.rec, fault.Wrap(fault.Local, err))
 		}
 	}
+	out := j.rec.Clone()
+	if err := out.Set(field, value); err != nil {
+		return r.fail(j.rec, err)
+	}
 	return out
+}
+
+// write puts the metadata where it goes (nowhere with --dry-run) and
+// returns the record field that says where.
+func (r *metaRun) write(j *metaJob) (string, any, error) {
+	media := mediaOf(j.rec, j.local)
+	target := xmp.IntoSidecar
+	if r.c.WriteIntoFile {
+		target = xmp.TargetOf(filepath.Base(j.local), media)
+	}
+	if target != xmp.IntoSidecar {
+		if r.writer != nil {
+			if err := r.writer.WriteFile(j.local, j.meta.Tags(target, r.zone)); err != nil {
+				return "", nil, err
+			}
+		}
+		r.counts.file.Add(1)
+		return "xmp_embedded", true, nil
+	}
+	naming := xmp.NameExt // IMG_0001.JPG.xmp: a RAW+JPEG pair's JPEG never takes the RAW's sidecar
+	if media == record.MediaRaw {
+		naming = r.c.SidecarName
+	}
+	side := xmp.SidecarPath(j.local, naming)
+	if r.writer != nil {
+		if err := r.writer.WriteSidecar(side, j.meta, r.zone); err != nil {
+			return "", nil, err
+		}
+	}
+	r.counts.sidecar.Add(1)
+	return "xmp", side, nil
 }
 
 // interrupted: Ctrl-C reaches the exiftool processes too (they clean up
@@ -236,15 +242,18 @@ func interrupted(ctx context.Context, err error) error {
 	return err
 }
 
-// claim makes sure two files never share a sidecar (IMG_0001.CR2 and
-// IMG_0001.CR3 with Lightroom names).
-func (r *metaRun) claim(side, file string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if prev, ok := r.owner[side]; ok && prev != file {
-		return fault.Errorf(fault.Permanent, "%s and %s would share the sidecar %s: use --sidecar-name ext", prev, file, side)
+// claim makes sure two RAWs never share a Lightroom-named sidecar
+// (IMG_0001.CR2 and IMG_0001.CR3): the first in input order keeps it.
+// Only such RAWs are remembered; every other sidecar name is unique.
+func (r *metaRun) claim(rec *record.Record, local string) error {
+	if r.c.SidecarName != xmp.NameLightroom || mediaOf(rec, local) != record.MediaRaw {
+		return nil
 	}
-	r.owner[side] = file
+	side := xmp.SidecarPath(local, xmp.NameLightroom)
+	if prev, ok := r.owner[side]; ok && prev != local {
+		return fault.Errorf(fault.Permanent, "%s and %s would share the sidecar %s: use --sidecar-name ext", prev, local, side)
+	}
+	r.owner[side] = local
 	return nil
 }
 
