@@ -55,6 +55,25 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 		defer run.writer.Close()
 	}
 
+	bad, err := run.stream(ctx, stdio, jobs)
+	if err != nil {
+		return err
+	}
+	run.summary()
+	if err := ctx.Err(); err != nil {
+		return fault.Wrap(fault.Canceled, err)
+	}
+	if err := badInput(bad); err != nil {
+		return err
+	}
+	if run.counts.failed.Load() > 0 {
+		return cli.ErrPartial
+	}
+	return nil
+}
+
+// stream runs the records from stdin through jobs workers to stdout.
+func (r *metaRun) stream(ctx context.Context, stdio cli.Stdio, jobs int) (int, error) {
 	work := make(chan *metaJob, jobs)
 	out := make(chan *record.Record, 2*jobs)
 	var wg sync.WaitGroup
@@ -63,7 +82,7 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				out <- run.do(ctx, j)
+				out <- r.do(ctx, j)
 			}
 		}()
 	}
@@ -71,7 +90,7 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 	var readErr error
 	go func() {
 		var ends []*record.Record
-		bad, readErr = run.read(ctx, stdio.In, work, out, &ends)
+		bad, readErr = r.read(ctx, stdio.In, work, out, &ends)
 		close(work)
 		wg.Wait()
 		for _, e := range ends {
@@ -88,22 +107,9 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 		}
 	}
 	if err := errors.Join(encErr, enc.Close()); err != nil {
-		return err
+		return bad, err
 	}
-	run.summary()
-	if readErr != nil {
-		return readErr
-	}
-	if err := ctx.Err(); err != nil {
-		return fault.Wrap(fault.Canceled, err)
-	}
-	if err := badInput(bad); err != nil {
-		return err
-	}
-	if run.counts.failed.Load() > 0 {
-		return cli.ErrPartial
-	}
-	return nil
+	return bad, readErr
 }
 
 // metaJob is one local file whose record knows something to write.
