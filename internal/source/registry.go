@@ -40,6 +40,11 @@ func Scheme(location string) string {
 
 // Lookup returns the factory for a location.
 func (r *Registry) Lookup(location string) (Factory, error) {
+	for _, f := range r.factories {
+		if f.Claims != nil && f.Claims(location) {
+			return f, nil
+		}
+	}
 	scheme := Scheme(location)
 	for _, f := range r.factories {
 		for _, s := range f.Schemes {

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
@@ -538,7 +537,7 @@ func (a *AuthCommand) Run(env *source.AuthEnv) error {
 	login := &Login{
 		Username: username, Domain: a.Domain, Log: env.Env.Log,
 		Password: func() (string, error) {
-			return cli.Password(a.PasswordFile, "Apple ID password for "+username+": ", env.Err)
+			return env.Password(a.PasswordFile, "Apple ID password for "+username+": ")
 		},
 		Code: func(ctx context.Context, attempt int) (string, error) {
 			if a.Code != "" && attempt == 1 {

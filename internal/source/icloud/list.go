@@ -40,15 +40,15 @@ type itemRules struct {
 	since, until time.Time
 }
 
-func newItemRules(opts source.ListOptions) (itemRules, error) {
-	r := itemRules{live: opts.LivePhotos, since: opts.Since, until: opts.Until}
+func newItemRules(opts source.ListOptions, flags *ListFlags) (itemRules, error) {
+	r := itemRules{live: flags.LivePhotos, since: opts.Since, until: opts.Until}
 	if r.live == "" {
 		r.live = "include"
 	}
 	if r.live != "skip" && r.live != "include" && r.live != "only" {
 		return r, fault.Errorf(fault.Permanent, "--live-photos %q: want skip, include or only", r.live)
 	}
-	for _, v := range opts.Variants {
+	for _, v := range flags.Size {
 		if _, ok := variantPrefix[v]; !ok {
 			return r, fault.Errorf(fault.Permanent, "--size %q: want original, medium, thumb, adjusted or alternative", v)
 		}

@@ -46,7 +46,9 @@ var Factory = source.Factory{
 		}
 		return src, nil
 	},
-	Auth: func() any { return &AuthCommand{} },
+	Auth:    func() any { return &AuthCommand{} },
+	Honours: source.Honours{Folder: true},
+	Claims:  IsShareLink,
 }
 
 // Session is what a session record's "session" object holds.
@@ -100,6 +102,7 @@ func New(ctx context.Context, env source.Env, location string, session *record.R
 	if err != nil {
 		return nil, fault.Wrap(fault.Permanent, err)
 	}
+	location = link.Location()
 	store := state.Store{Dir: env.StateDir}
 	if session == nil {
 		session, err = store.Session(location)

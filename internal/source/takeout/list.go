@@ -28,7 +28,7 @@ import (
 // Items can only be written once every part has been read: a later part
 // may hold another copy (another album) of any file, or its sidecar.
 // Options: --folder keeps items whose path is below it; --since/--until
-// keep items taken in that range; --opt root=NAME names the Google Photos
+// keep items taken in that range; --root NAME names the Google Photos
 // folder when its localized name is not recognized.
 func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
 	switch {
@@ -45,7 +45,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 		s.logf("takeout: %s is one part of a multi-part export: items and sidecars in the other parts are missing; "+
 			"list them all (takeout:'DIR/takeout-*.zip'), and never use ps-fetch --mirror on one part", filepath.Base(parts[0].abs))
 	}
-	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: opts.Opts["root"]}
+	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: source.FlagsOf(opts, &ListFlags{}).Root}
 	if err := l.readParts(ctx); err != nil {
 		return err
 	}
