@@ -135,7 +135,7 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 	if listErr != nil && fault.ClassOf(listErr) != fault.Canceled && !isBrokenPipe(listErr) {
 		// The listing ended early: say so as a record, too, so a pipeline
 		// that only reads stdout knows.
-		sink.Failure(&record.Record{Type: record.TypeFailure, Source: src.Location(), Path: ".", Meta: map[string]any{"folder": true}}, listErr)
+		sink.Failure(record.FolderFailure(src.Location(), "."), listErr)
 	}
 	complete := listErr == nil && sink.failures.Load() == 0
 	if err := enc.Encode(record.NewEnd(src.Location(), complete, sink.items.Load())); err != nil {
@@ -252,7 +252,9 @@ func (s *streamSink) Item(rec *record.Record) error {
 	if rec.Type == "" {
 		rec.Type = record.TypeItem
 	}
-	s.items.Add(1)
+	if rec.Type == record.TypeItem {
+		s.items.Add(1) // albums and libraries are not items
+	}
 	return s.enc.Encode(rec)
 }
 

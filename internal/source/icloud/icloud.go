@@ -377,8 +377,8 @@ func (s *Source) listLibraries(ctx context.Context, sink source.Sink) error {
 			lib = ""
 		}
 		loc := Location{Library: lib}
-		rec := &record.Record{Type: "library", Source: loc.String(), ID: z.name, Name: z.name,
-			Meta: map[string]any{"zone": z.name, "database": z.db, "shared": strings.HasPrefix(z.name, "SharedSync-")}}
+		rec := record.NewLibrary(loc.String(), z.name, z.name)
+		rec.Meta = map[string]any{"zone": z.name, "database": z.db, "shared": strings.HasPrefix(z.name, "SharedSync-")}
 		if err := sink.Item(rec); err != nil {
 			return err
 		}
@@ -396,13 +396,14 @@ func (s *Source) listAlbums(ctx context.Context, z zone, lib string, sink source
 			continue
 		}
 		loc := Location{Library: lib, Album: a.name}
-		rec := &record.Record{Type: "album", Source: loc.String(), ID: a.record, Name: a.name, Meta: map[string]any{"zone": z.name}}
+		var count *int64
 		if n, err := s.count(ctx, z, albumQuery(a.record)); err == nil {
-			c := int64(n)
-			rec.Count = &c
+			count = new(int64(n))
 		}
+		rec := record.NewAlbum(loc.String(), a.record, a.name, count)
+		rec.Meta = map[string]any{"zone": z.name}
 		if a.parent != "" {
-			rec.Meta["folder"] = a.parent
+			rec.Meta[record.MetaParentFolder] = a.parent
 		}
 		if err := sink.Item(rec); err != nil {
 			return err

@@ -328,6 +328,16 @@ func TestListSelections(t *testing.T) {
 	if want := []string{"Holidays=icloud:album/Holidays", "Family & Friends=icloud:album/Family & Friends"}; !slices.Equal(names, want) {
 		t.Errorf("albums %v, want %v (no folders, root or deleted albums)", names, want)
 	}
+	for _, a := range albums {
+		// The parent folder has its own key: meta.folder marks failures
+		// about folders, which ps-fetch passes through.
+		if _, ok := a.Meta[record.MetaFolder]; ok || a.Type != record.TypeAlbum {
+			t.Errorf("album %s: type %q, meta %v", a.Name, a.Type, a.Meta)
+		}
+		if parent := a.Meta[record.MetaParentFolder]; (a.Name == "Family & Friends") != (parent == "folder-trips") {
+			t.Errorf("album %s: parent folder %v", a.Name, parent)
+		}
+	}
 	libs := list(t, open(t, dir, "icloud:"), source.ListOptions{Flags: &icloud.ListFlags{ListLibraries: true}}).Items
 	if len(libs) != 2 || libs[0].Name != "PrimarySync" || !strings.HasPrefix(libs[1].Name, "SharedSync-") {
 		t.Errorf("libraries %v", libs)

@@ -528,8 +528,9 @@ func (l *lister) markEndLocked(rank int) {
 }
 
 func (l *lister) rangeRecord(rank int) *record.Record {
-	return &record.Record{Type: record.TypeFailure, Source: l.location, Path: fmt.Sprintf("rank %d-%d", rank, rank+l.src.pageSize-1),
-		Meta: map[string]any{"folder": true, "rank": rank}}
+	rec := record.FolderFailure(l.location, fmt.Sprintf("rank %d-%d", rank, rank+l.src.pageSize-1))
+	rec.Meta["rank"] = rank
+	return rec
 }
 
 // --- Open's lookup of download URLs

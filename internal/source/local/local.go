@@ -150,7 +150,7 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 }
 
 func (w *walker) folderFailure(dir string, err error) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: w.src.id, Path: dir, Meta: map[string]any{"folder": true}}
+	rec := record.FolderFailure(w.src.id, dir)
 	if dir == "" {
 		rec.Path = "."
 	}

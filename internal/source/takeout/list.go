@@ -124,12 +124,9 @@ func (l *lister) readParts(ctx context.Context) error {
 }
 
 func (l *lister) failure(p string, folder bool, err error) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: Location, Path: p}
-	if p == "" {
-		rec.Path = "."
-	}
-	if folder {
-		rec.Meta = map[string]any{"folder": true}
+	rec := record.FolderFailure(Location, p)
+	if !folder {
+		rec.Meta = nil
 	}
 	if serr := l.sink.Failure(rec, err); serr != nil {
 		return &sinkError{serr}

@@ -188,7 +188,7 @@ func Generate(spec Spec) []*Zone {
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
 	primary := &Zone{Name: "PrimarySync"}
 	holidays := &Album{Record: "album-holidays", Name: "Holidays"}
-	family := &Album{Record: "album-family", Name: "Family & Friends"}
+	family := &Album{Record: "album-family", Name: "Family & Friends", Parent: "folder-trips"}
 	primary.Albums = []*Album{
 		{Record: "----Root-Folder----", Type: 3},
 		holidays, family,
