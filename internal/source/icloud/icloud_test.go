@@ -31,6 +31,7 @@ func startFake(t testing.TB, opts icloudtest.Options, zones ...*icloudtest.Zone)
 	t.Helper()
 	s := icloudtest.New(opts, zones...)
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Faults().Check(t.Errorf) })
 	for k, v := range s.Env() {
 		t.Setenv(k, v)
 	}

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ps-photos/ps/internal/testenv"
 )
 
 // Config shapes the fake. Zero values give a password share of an empty
@@ -97,6 +99,8 @@ type Fault struct {
 	CutAfter   int64         // download: send this many bytes of the body, then drop the connection
 	StallAfter int64         // download: send this many bytes, then stall for Delay mid-body
 	Delay      time.Duration // stall this long before answering (or mid-body, with StallAfter)
+
+	ledger *testenv.Injected
 }
 
 // Stats counts what the fake saw.
@@ -119,9 +123,10 @@ type Server struct {
 	dirs     map[string]*dir // by share path, "/<root>/a"
 	sessions map[string]*session
 	faults   []*Fault
-	loops    []string // share paths under which "loop/loop/…" never ends
-	single   *entry   // a share of one file (Initdata says is_folder false)
-	bad      int      // wrong passwords so far
+	ledger   testenv.Faults // every fault injected, with what fired
+	loops    []string       // share paths under which "loop/loop/…" never ends
+	single   *entry         // a share of one file (Initdata says is_folder false)
+	bad      int            // wrong passwords so far
 	redirect int
 	stats    struct {
 		requests, logins, badLogins, lists, downloads, decoyRequests, decoyLogins atomic.Int64
@@ -382,8 +387,13 @@ func (s *Server) Inject(f Fault) {
 	if f.Times == 0 {
 		f.Times = 1
 	}
+	f.ledger = s.ledger.Add(fmt.Sprintf("%s on %q: status %d, code %d, cut after %d, stall after %d, ×%d", f.Op, f.Path, f.Status, f.Code, f.CutAfter, f.StallAfter, f.Times))
 	s.faults = append(s.faults, &f)
 }
+
+// Faults is the ledger of injected faults: test helpers Check it at
+// clean-up, so a fault that never fired fails the test.
+func (s *Server) Faults() *testenv.Faults { return &s.ledger }
 
 // ClearFaults removes every fault.
 func (s *Server) ClearFaults() {
@@ -426,6 +436,7 @@ func (s *Server) fault(op, target string) *Fault {
 		if (f.Op != op && f.Op != "any") || !strings.Contains(target, f.Path) {
 			continue
 		}
+		f.ledger.Fire()
 		hit := *f
 		if f.Times > 0 {
 			f.Times--
