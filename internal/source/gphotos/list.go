@@ -16,7 +16,7 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 )
 
-// Picker API shapes (fact sheet §2.2).
+// Picker API shapes (docs/protocols/google-photos.md §2.2).
 type pickingSession struct {
 	ID            string `json:"id"`
 	PickerURI     string `json:"pickerUri"`
@@ -179,7 +179,7 @@ func mediaOf(name string, video bool) string {
 	return record.MediaPhoto
 }
 
-// Library API shapes (fact sheet §1.3).
+// Library API shapes (docs/protocols/google-photos.md §1.3).
 type mediaItem struct {
 	ID            string `json:"id"`
 	Description   string `json:"description"`

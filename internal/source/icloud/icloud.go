@@ -1,7 +1,7 @@
 // Package icloud is the iCloud Photos source: Apple's SRP sign-in with
 // two-factor authentication (ps-auth icloud), and listing and downloading
 // through the Photos CloudKit service, following
-// /work/shared/protocols/icloud.md.
+// docs/protocols/icloud.md.
 //
 // Locations:
 //

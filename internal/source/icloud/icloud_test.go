@@ -131,7 +131,7 @@ func TestSignInWithCodeThenTrusted(t *testing.T) {
 	}
 }
 
-// The guesses of the fact sheet: each way Apple may answer must work.
+// The guesses of docs/protocols/icloud.md: each way Apple may answer must work.
 func TestSignInVariants(t *testing.T) {
 	cases := map[string]icloudtest.Options{
 		"unpadded SRP (pysrp)":        {UnpaddedSRP: true},

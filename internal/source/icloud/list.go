@@ -19,7 +19,7 @@ import (
 func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // Variants a listing can ask for, and the resource field prefix of each
-// for photos and videos (fact sheet 2.5).
+// for photos and videos (docs/protocols/icloud.md §2.5).
 var variantPrefix = map[string][2]string{
 	"original":    {"resOriginal", "resOriginal"},
 	"alternative": {"resOriginalAlt", ""},

@@ -30,7 +30,7 @@ type Link struct {
 
 var sharingIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// ParseLink reads the link forms of the fact sheet §1.1. A page that is
+// ParseLink reads the link forms of docs/protocols/synology.md §1.1. A page that is
 // none of them is kindLanding when anyPage is set (browser sign-in
 // follows it), else an error.
 func ParseLink(raw string, anyPage bool) (Link, error) {

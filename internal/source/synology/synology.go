@@ -4,8 +4,8 @@
 // in over plain HTTP (QuickConnect resolution, candidate probing,
 // Sharing.Login) or, as a fallback, through the system's Chromium; the
 // source lists the share with FolderSharing.List and reads files with
-// FolderSharing.Download and Range resume. The wire format is the fact
-// sheet /work/shared/protocols/synology.md.
+// FolderSharing.Download and Range resume. The Synology wire format is
+// described in docs/protocols/synology.md.
 package synology
 
 import (
@@ -195,7 +195,7 @@ func checkSharePath(p string) error {
 	return nil
 }
 
-// downloadURL is variant A of the fact sheet §5.1.
+// downloadURL is variant A of docs/protocols/synology.md §5.1.
 func (s *Source) downloadURL(sharePath string) string {
 	u := s.c.base.JoinPath("/fsdownload/webapi/file_download.cgi", url.PathEscape(path.Base(sharePath))) // JoinPath takes escaped elements
 	q := url.Values{

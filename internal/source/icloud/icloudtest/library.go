@@ -108,7 +108,7 @@ func (a *Asset) content(prefix string) []byte {
 }
 
 // Checksum is Apple's fileChecksum: 0x01 then SHA-1 over two salts and the
-// content (fact sheet 2.6).
+// content (docs/protocols/icloud.md §2.6).
 func Checksum(data []byte) string {
 	h := sha1.New()
 	h.Write([]byte("com.apple.XattrObjectSalt\x00com.apple.DataObjectSalt\x00"))

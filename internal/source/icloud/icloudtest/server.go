@@ -2,9 +2,9 @@
 // a real verifier, two-factor codes, trust tokens), the setup service
 // (accountLogin, validate) and the Photos CloudKit service (indexing
 // state, zones, counts, paged record queries, albums, expiring download
-// URLs), speaking the wire format of /work/shared/protocols/icloud.md.
+// URLs), speaking the wire format of docs/protocols/icloud.md.
 //
-// The points the fact sheet marks as guesses are options, so tests can
+// The points docs/protocols/icloud.md marks as guesses are options, so tests can
 // pin the client's tolerance: SRP padding, 200 vs 409 for "needs 2FA",
 // 409 on a valid code, the iOS 26.4 push trigger, URL lifetime, page cap.
 // Faults (throttling, session expiry, Advanced Data Protection) are

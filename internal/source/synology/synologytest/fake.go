@@ -1,6 +1,5 @@
 // Package synologytest is a fake Synology NAS that serves a share link
-// the way the fact sheet (/work/shared/protocols/synology.md §8.1)
-// describes: every Web API entry alias, quoted and bare parameters,
+// the way docs/protocols/synology.md (§8.1) describes: every Web API entry alias, quoted and bare parameters,
 // Sharing.Login/Initdata, FolderSharing.List with a server-side page cap,
 // FolderSharing.Download with Range, session expiry after a time or a
 // number of requests, injected 5xx/busy/expired answers, bodies cut
@@ -54,7 +53,7 @@ type Config struct {
 	OnlyMtime     bool          // the "time" object carries only mtime
 	IgnoreRange   bool          // answer 200 with the whole file to a Range request
 	// HeaderCode is what Initdata answers when X-SYNO-SHARING is missing
-	// (GUESS in the fact sheet: 101 or 119). Default 101.
+	// (GUESS in docs/protocols/synology.md: 101 or 119). Default 101.
 	HeaderCode int
 	// Redirects makes the first N Serv.php calls answer "ask another
 	// control host" (errno 4, suberrno 2) pointing back at this fake.
@@ -348,7 +347,7 @@ func (s *Server) ClaimTotal(folderRel string, n int64) {
 	s.dirs[s.mkdirLocked(strings.Trim(folderRel, "/"))].total = n
 }
 
-// AddHostile adds the fact sheet's §8.2 listing attacks to folderRel:
+// AddHostile adds docs/protocols/synology.md's §8.2 listing attacks to folderRel:
 // traversal names, separators, NUL and control characters, absolute and
 // out-of-root paths, a path that disagrees with its name, a negative and
 // an absurd size. Each must become a failure record, never an item. It
