@@ -122,7 +122,7 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 	}
 	opts.Flags = c.flags[factory.Name]
 	env := cli.Env(log)
-	src, err := factory.New(ctx, env, location, session)
+	src, err := c.reg.Open(ctx, env, location, session)
 	if err != nil {
 		return err
 	}
