@@ -72,6 +72,7 @@ func icloudFake(ts *testscript.TestScript, neg bool, args []string) {
 			delete(icloudFakes.mark, ts)
 			icloudFakes.Unlock()
 		})
+		ts.Defer(func() { fake.Faults().Check(ts.Fatalf) })
 	case "throttle":
 		if len(args) < 3 {
 			ts.Fatalf("usage: icloud-fake throttle PATH COUNT [STATUS [CODE]]")

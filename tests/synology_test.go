@@ -106,6 +106,7 @@ func synoStart(ts *testscript.TestScript, args []string) {
 	srv, err := synologytest.Start(cfg)
 	ts.Check(err)
 	ts.Defer(srv.Close)
+	ts.Defer(func() { srv.Faults().Check(ts.Fatalf) })
 	synoServers.Store(ts.Getenv("WORK"), srv)
 	if *dir != "" {
 		root := ts.MkAbs(*dir)

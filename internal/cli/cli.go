@@ -94,6 +94,9 @@ func CodeOf(err error) int {
 	if errors.As(err, &pe) {
 		return ExitUsage
 	}
+	if source.IsUsage(err) {
+		return ExitUsage
+	}
 	var le *record.LineError
 	if errors.As(err, &le) {
 		return ExitUsage

@@ -23,7 +23,7 @@ import (
 	"github.com/ps-photos/ps/internal/source/httpget"
 )
 
-// Throughput against a loopback HTTP server, as the comparison
+// Throughput against a loopback HTTP server, as the comparison
 // with rclone and aria2c does with nginx (bench/run.sh runs that one):
 //
 //	go test ./internal/fetch -run '^$' -bench HTTP -benchtime 1x

@@ -321,12 +321,7 @@ func isItem(rec *record.Record) bool {
 	if !rec.IsFileRecord() {
 		return false
 	}
-	if rec.Type == record.TypeFailure {
-		if folder, _ := rec.Meta["folder"].(bool); folder {
-			return false
-		}
-	}
-	return true
+	return !rec.IsFolderFailure()
 }
 
 // emit writes a record to stdout.

@@ -35,6 +35,19 @@ const (
 	TypeDeleted = "deleted" // ps-fetch --mirror: a local file removed
 	TypeRemoved = "removed" // ps-remove: an item deleted from its source
 	TypeCheck   = "check"   // ps-check: how an archived file compares with what was fetched
+	TypeAlbum   = "album"   // ps-list --list-albums: an album, listable by its source
+	TypeLibrary = "library" // ps-list --list-libraries: a library, listable by its source
+)
+
+// Meta keys the tools themselves read (all other meta keys are the
+// sources' own).
+const (
+	// MetaFolder is true on a failure record about a folder, page or
+	// range of a listing rather than a file (see FolderFailure).
+	MetaFolder = "folder"
+	// MetaParentFolder is, on an album record, the name of the folder
+	// that holds the album.
+	MetaParentFolder = "parent_folder"
 )
 
 // Media kinds, the value of the "media" field.
@@ -392,6 +405,36 @@ func Ext(name string) string {
 		return ""
 	}
 	return strings.ToUpper(ext[1:])
+}
+
+// NewAlbum makes an album record: source is the location that lists the
+// album's items, count the number of items when known (nil otherwise).
+func NewAlbum(source, id, name string, count *int64) *Record {
+	return &Record{Type: TypeAlbum, Source: source, ID: id, Name: name, Count: count}
+}
+
+// NewLibrary makes a library record: source is the location that lists
+// the library's items.
+func NewLibrary(source, id, name string) *Record {
+	return &Record{Type: TypeLibrary, Source: source, ID: id, Name: name}
+}
+
+// FolderFailure makes the record of a part of a listing that could not be
+// read: a folder, a page or a range of items at path (a description when
+// the part has no path). The caller adds the error through a sink or
+// AsFailure; further meta keys may be added to Meta.
+func FolderFailure(source, path string) *Record {
+	if path == "" {
+		path = "."
+	}
+	return &Record{Type: TypeFailure, Source: source, Path: path, Meta: map[string]any{MetaFolder: true}}
+}
+
+// IsFolderFailure reports whether r is a failure about a part of a
+// listing (FolderFailure), not about a file: ps-fetch passes it through.
+func (r *Record) IsFolderFailure() bool {
+	folder, _ := r.Meta[MetaFolder].(bool)
+	return r.Type == TypeFailure && folder
 }
 
 // NewEnd makes the end record ps-list writes when a listing finishes.

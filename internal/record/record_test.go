@@ -139,3 +139,46 @@ func FuzzScanFields(f *testing.F) {
 		}
 	})
 }
+
+// Album, library and folder-failure records have the shapes docs/records.md
+// shows, and only a folder failure is one: an album's parent folder does
+// not make it a failure, nor does a failure about a file.
+func TestListingShapes(t *testing.T) {
+	n := int64(42)
+	album := NewAlbum("icloud:album/Holidays", "A1", "Holidays", &n)
+	album.Meta = map[string]any{MetaParentFolder: "Trips"}
+	lib := NewLibrary("icloud:library/SharedSync-1", "SharedSync-1", "SharedSync-1")
+	folder := FolderFailure("file:///card", "")
+	folder.Meta["rank"] = 200
+	for _, c := range []struct {
+		rec        *Record
+		want       string
+		folderFail bool
+	}{
+		{album, `{"type":"album","source":"icloud:album/Holidays","id":"A1","name":"Holidays","meta":{"parent_folder":"Trips"},"count":42}`, false},
+		{lib, `{"type":"library","source":"icloud:library/SharedSync-1","id":"SharedSync-1","name":"SharedSync-1"}`, false},
+		{folder, `{"type":"failure","source":"file:///card","path":".","meta":{"folder":true,"rank":200}}`, true},
+		{folder.AsFailure("permanent", "denied", 1, ""), `{"type":"failure","source":"file:///card","path":".","meta":{"folder":true,"rank":200},"error":{"class":"permanent","message":"denied","attempts":1}}`, true},
+		{(&Record{Type: TypeItem, ID: "x", Path: "x"}).AsFailure("permanent", "gone", 1, ""), `{"type":"failure","id":"x","path":"x","size":0,"error":{"class":"permanent","message":"gone","attempts":1}}`, false},
+	} {
+		out, err := c.rec.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != c.want {
+			t.Errorf("got  %s\nwant %s", out, c.want)
+		}
+		back, err := Parse(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.IsFolderFailure() != c.folderFail {
+			t.Errorf("%s: IsFolderFailure %v, want %v", out, back.IsFolderFailure(), c.folderFail)
+		}
+		if back.Type == TypeAlbum || back.Type == TypeLibrary {
+			if back.IsFileRecord() {
+				t.Errorf("%s counts as a file record", out)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ package retry
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/ps-photos/ps/internal/fault"
@@ -117,7 +118,7 @@ func ParseRetryAfter(v string, now time.Time) time.Time {
 	if n > 0 {
 		return now.Add(time.Duration(secs) * time.Second)
 	}
-	if t, err := time.Parse(time.RFC1123, v); err == nil {
+	if t, err := http.ParseTime(v); err == nil { // the three HTTP date forms
 		return t
 	}
 	return time.Time{}

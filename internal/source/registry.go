@@ -18,8 +18,25 @@ type Registry struct {
 	factories []Factory
 }
 
-// NewRegistry lists the sources a tool can use, in the order given.
-func NewRegistry(f ...Factory) *Registry { return &Registry{factories: f} }
+// NewRegistry lists the sources a tool can use, in the order given. Two
+// factories with one name or one scheme are a programming error (which
+// would serve "smb:"?), so it panics: all.Registry's test catches it.
+func NewRegistry(f ...Factory) *Registry {
+	names, schemes := map[string]bool{}, map[string]string{}
+	for _, fac := range f {
+		if names[fac.Name] {
+			panic(fmt.Sprintf("source: two sources named %q", fac.Name))
+		}
+		names[fac.Name] = true
+		for _, s := range fac.Schemes {
+			if other, ok := schemes[s]; ok {
+				panic(fmt.Sprintf("source: scheme %q is served by both %s and %s", s, other, fac.Name))
+			}
+			schemes[s] = fac.Name
+		}
+	}
+	return &Registry{factories: f}
+}
 
 // Factories returns the registered factories.
 func (r *Registry) Factories() []Factory { return r.factories }
@@ -40,6 +57,11 @@ func Scheme(location string) string {
 
 // Lookup returns the factory for a location.
 func (r *Registry) Lookup(location string) (Factory, error) {
+	for _, f := range r.factories {
+		if f.Claims != nil && f.Claims(location) {
+			return f, nil
+		}
+	}
 	scheme := Scheme(location)
 	for _, f := range r.factories {
 		for _, s := range f.Schemes {

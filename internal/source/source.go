@@ -64,21 +64,37 @@ type Sink interface {
 	Failure(rec *record.Record, err error) error
 }
 
-// ListOptions are the listing flags of ps-list. A source uses those that
-// apply to it and ignores the rest; Opts carries anything source-specific
-// given as --opt key=value.
+// ListOptions are ps-list's shared listing options, which several sources
+// honour, plus the listing flags of the source being listed. ps-list
+// refuses a shared option the source's Factory.Honours does not name, so a
+// source never has to guess whether an option it ignores was given.
 type ListOptions struct {
-	Jobs          int               // concurrent requests or folder reads
-	Folder        string            // start below the root (sources with folders)
-	Hash          string            // "sha256": read each file and add its hash
-	Since, Until  time.Time         // push-down of date ranges, where supported
-	Variants      []string          // size variants (original, medium, thumb, …)
-	Library       string            // library to list (icloud: personal|shared)
-	LivePhotos    string            // skip|include|only
-	ListAlbums    bool              // emit albums instead of items
-	ListLibraries bool              // emit libraries instead of items
-	FollowLinks   bool              // local: follow symlinks out of the root
-	Opts          map[string]string // --opt key=value
+	Jobs         int       // concurrent requests or folder reads (a hint every source may use)
+	Folder       string    // start below the root (Honours.Folder)
+	Hash         string    // "sha256": read each file and add its hash (Honours.Hash)
+	Since, Until time.Time // push-down of date ranges (Honours.Dates)
+	// Flags is the source's own listing flags: the value its
+	// Factory.ListFlags returned, filled in from the command line, or nil
+	// (a test or a tool listing with defaults). Read it with FlagsOf.
+	Flags any
+}
+
+// FlagsOf returns opts.Flags as the source's flag struct *T, or def when
+// the caller gave none (def holds the defaults the kong tags declare).
+func FlagsOf[T any](opts ListOptions, def *T) *T {
+	if f, ok := opts.Flags.(*T); ok && f != nil {
+		return f
+	}
+	return def
+}
+
+// Honours names the shared listing options a source applies. ps-list
+// refuses the others for the source's locations (exit 2) rather than
+// silently list everything.
+type Honours struct {
+	Folder bool // --folder
+	Hash   bool // --hash
+	Dates  bool // --since and --until
 }
 
 // Content is an open item.
@@ -116,6 +132,19 @@ type Factory struct {
 	// "source" field). session is the session record piped into ps-list,
 	// or nil: sources then read their saved session from env.StateDir.
 	New func(ctx context.Context, env Env, location string, session *record.Record) (Source, error)
+	// Claims, when set, says whether the factory serves a location whose
+	// scheme belongs to another (a https://gofile.me/… share link is a
+	// Synology share, not a plain web page). Claims are asked before
+	// schemes.
+	Claims func(location string) bool
+	// Honours names the shared ps-list options the source applies.
+	Honours Honours
+	// ListFlags, when set, returns a new kong flag struct of the source's
+	// own ps-list flags (the iCloud library, the Takeout root, …). ps-list
+	// shows them under the source's name in --help, refuses them for other
+	// sources' locations, and passes the filled struct in
+	// ListOptions.Flags. Flag names must not clash with another source's.
+	ListFlags func() any
 	// Auth, when set, is the kong command struct of "ps-auth NAME"; its
 	// Run method takes an *AuthEnv.
 	Auth func() any

@@ -47,6 +47,7 @@ func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
 		opts = append(opts, kong.DynamicCommand(f.Name, "Sign in to "+f.Help+".", "", f.Auth()))
 	}
 	env := &authEnvProvider{root: root, stdio: stdio}
+	defer env.close()
 	opts = append(opts, kong.BindToProvider(env.provide))
 	return cli.Run("ps-auth", description+"\n\n"+cli.ExitHelp, root, args, stdio, opts...)
 }
@@ -54,19 +55,33 @@ func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
 type authEnvProvider struct {
 	root  *Command
 	stdio cli.Stdio
+	out   *record.Encoder
+	stop  func()
 }
 
-// provide builds the AuthEnv a subcommand's Run receives. The encoder is
-// closed by the signal context's end; records are flushed on every write
-// because a session is one line.
+// provide builds the AuthEnv a subcommand's Run receives. Records are
+// flushed on every write because a session is one line; close flushes
+// what is left and ends the signal context once the run is over.
 func (p *authEnvProvider) provide() (*source.AuthEnv, error) {
 	log := p.root.Logger(p.stdio.Err)
-	ctx, _ := cli.SignalContext(context.Background(), p.stdio.Err)
+	ctx, stop := cli.SignalContext(context.Background(), p.stdio.Err)
+	p.stop = stop
+	p.out = record.NewEncoder(p.stdio.Out)
 	return &source.AuthEnv{
 		Ctx:   ctx,
 		Env:   cli.Env(log),
-		Out:   record.NewEncoder(p.stdio.Out),
+		Out:   p.out,
 		Stdin: p.stdio.In,
 		Err:   p.stdio.Err,
 	}, nil
+}
+
+// close ends what provide started (nothing when no subcommand ran).
+func (p *authEnvProvider) close() {
+	if p.out != nil {
+		p.out.Close()
+	}
+	if p.stop != nil {
+		p.stop()
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
@@ -27,45 +30,99 @@ Examples:
   ps-list                                       # the latest session ps-auth saved
   ps-list ~/Pictures | ps-filter --ext CR3 | ps-fetch -o ~/Archive`
 
-// Command is the ps-list command line.
+// Command is the ps-list command line: the flags every source shares. Each
+// source adds its own (Factory.ListFlags) under its name in --help.
 type Command struct {
 	cli.Globals
-	Location      string            `arg:"" optional:"" help:"What to list: a folder, file:///path, smb://…, synology://…, takeout:PATH, icloud:, gphotos:…. Default: the session on stdin, else the latest saved session."`
-	Jobs          int               `short:"j" default:"8" help:"Folders or pages read concurrently (local folders: 1 gives a stable order)."`
-	Folder        string            `help:"Start below this folder of the source."`
-	Hash          string            `enum:",sha256" default:"" help:"Read every file and add its hash (slow; for verification)."`
-	Since         string            `help:"Only items from this date on, where the source can filter (YYYY-MM-DD or RFC 3339)."`
-	Until         string            `help:"Only items up to this date, where the source can filter."`
-	Size          []string          `help:"Size variants to list, for sources that have them (original, medium, thumb, adjusted, alternative)."`
-	Library       string            `help:"Library to list, for sources with several (icloud: personal or shared)."`
-	LivePhotos    string            `enum:",skip,include,only" default:"" help:"Live photos' video parts: skip, include or only."`
-	ListAlbums    bool              `help:"List albums instead of items."`
-	ListLibraries bool              `help:"List libraries instead of items."`
-	FollowLinks   bool              `help:"Follow symbolic links that lead out of a local folder."`
-	Session       string            `type:"existingfile" help:"Read the session record from this file."`
-	Opt           map[string]string `help:"Source-specific option KEY=VALUE (repeatable)."`
+	Location string `arg:"" optional:"" help:"What to list: a location of one of the sources below. Default: the session on stdin, else the latest saved session."`
+	Jobs     int    `short:"j" default:"8" help:"Folders or pages read concurrently (local folders: 1 gives a stable order)."`
+	Folder   string `help:"Start below this folder of the source."`
+	Hash     string `enum:",sha256" default:"" help:"Read every file and add its hash (slow; for verification)."`
+	Since    string `help:"Only items from this date on, where the source can filter (YYYY-MM-DD or RFC 3339)."`
+	Until    string `help:"Only items up to this date, where the source can filter."`
+	Session  string `type:"existingfile" help:"Read the session record from this file."`
+
+	reg   *source.Registry
+	flags map[string]any // each source's flag struct, by factory name
 }
 
 // Main runs ps-list.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-list", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return MainWith(all.Registry(), args, stdio)
+}
+
+// MainWith runs ps-list over the sources of reg (tests pass fakes).
+func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
+	if err := refuseOpt(args); err != nil {
+		fmt.Fprintf(stdio.Err, "ps-list: %v\n", err)
+		return cli.ExitUsage
+	}
+	c := &Command{reg: reg, flags: map[string]any{}}
+	var opts []kong.Option
+	var groups []kong.Group
+	for _, f := range reg.Factories() {
+		if f.ListFlags == nil {
+			continue
+		}
+		c.flags[f.Name] = f.ListFlags()
+		opts = append(opts, kong.Embed(c.flags[f.Name], "group:"+f.Name))
+		groups = append(groups, kong.Group{Key: f.Name, Title: f.Name + " flags:"})
+	}
+	opts = append(opts, kong.ExplicitGroups(groups))
+	return cli.Run("ps-list", description+"\n\n"+sourcesHelp(reg)+"\n\n"+cli.ExitHelp, c, args, stdio, opts...)
+}
+
+// sourcesHelp lists the sources and their location forms for --help.
+func sourcesHelp(reg *source.Registry) string {
+	var b strings.Builder
+	b.WriteString("Sources (flags under a source's name apply to its locations only):")
+	for _, f := range reg.Factories() {
+		fmt.Fprintf(&b, "\n  %-9s %s", f.Name, f.Help)
+	}
+	return b.String()
+}
+
+// refuseOpt explains the removed --opt KEY=VALUE: each source now has
+// typed flags, and a key kong would call unknown deserves the new name.
+func refuseOpt(args []string) error {
+	for i, a := range args {
+		if a == "--" {
+			return nil
+		}
+		if kv, ok := strings.CutPrefix(a, "--opt="); ok || a == "--opt" {
+			if !ok && i+1 < len(args) {
+				kv = args[i+1]
+			}
+			key, _, _ := strings.Cut(kv, "=")
+			return fmt.Errorf("--opt %s is now the source's own flag --%s (see ps-list --help)", kv, key)
+		}
+	}
+	return nil
 }
 
 // Run lists one location.
-func (c *Command) Run(stdio cli.Stdio) error {
+func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 	log := c.Logger(stdio.Err)
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
 	opts, err := c.options()
 	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+		return source.Usage(err)
 	}
 	location, session, err := c.resolve(stdio)
 	if err != nil {
 		return err
 	}
+	factory, err := c.reg.Lookup(location)
+	if err != nil {
+		return err
+	}
+	if err := refuseForeignFlags(kctx, factory); err != nil {
+		return err
+	}
+	opts.Flags = c.flags[factory.Name]
 	env := cli.Env(log)
-	src, err := all.Registry().Open(ctx, env, location, session)
+	src, err := c.reg.Open(ctx, env, location, session)
 	if err != nil {
 		return err
 	}
@@ -78,7 +135,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	if listErr != nil && fault.ClassOf(listErr) != fault.Canceled && !isBrokenPipe(listErr) {
 		// The listing ended early: say so as a record, too, so a pipeline
 		// that only reads stdout knows.
-		sink.Failure(&record.Record{Type: record.TypeFailure, Source: src.Location(), Path: ".", Meta: map[string]any{"folder": true}}, listErr)
+		sink.Failure(record.FolderFailure(src.Location(), "."), listErr)
 	}
 	complete := listErr == nil && sink.failures.Load() == 0
 	if err := enc.Encode(record.NewEnd(src.Location(), complete, sink.items.Load())); err != nil {
@@ -100,12 +157,35 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	return nil
 }
 
-func (c *Command) options() (source.ListOptions, error) {
-	opts := source.ListOptions{
-		Jobs: c.Jobs, Folder: c.Folder, Hash: c.Hash, Variants: c.Size, Library: c.Library,
-		LivePhotos: c.LivePhotos, ListAlbums: c.ListAlbums, ListLibraries: c.ListLibraries,
-		FollowLinks: c.FollowLinks, Opts: c.Opt,
+// sharedFlags are the shared listing flags a source may not honour.
+var sharedFlags = map[string]func(source.Honours) bool{
+	"folder": func(h source.Honours) bool { return h.Folder },
+	"hash":   func(h source.Honours) bool { return h.Hash },
+	"since":  func(h source.Honours) bool { return h.Dates },
+	"until":  func(h source.Honours) bool { return h.Dates },
+}
+
+// refuseForeignFlags fails on a flag given on the command line that the
+// source of the location cannot honour: another source's flag, or a shared
+// one its factory does not name. Ignoring it would list more than asked.
+func refuseForeignFlags(kctx *kong.Context, f source.Factory) error {
+	for _, p := range kctx.Path {
+		flag := p.Flag
+		if flag == nil {
+			continue
+		}
+		if flag.Group != nil && flag.Group.Key != f.Name {
+			return source.Usagef("--%s is a flag of the %s source; %s locations do not take it", flag.Name, flag.Group.Key, f.Name)
+		}
+		if honours, shared := sharedFlags[flag.Name]; shared && !honours(f.Honours) {
+			return source.Usagef("the %s source cannot apply --%s; leave it out (or filter the listing with ps-filter)", f.Name, flag.Name)
+		}
 	}
+	return nil
+}
+
+func (c *Command) options() (source.ListOptions, error) {
+	opts := source.ListOptions{Jobs: c.Jobs, Folder: c.Folder, Hash: c.Hash}
 	var err error
 	if opts.Since, err = cli.ParseDate(c.Since, false); err != nil {
 		return opts, fmt.Errorf("--since: %w", err)
@@ -172,7 +252,9 @@ func (s *streamSink) Item(rec *record.Record) error {
 	if rec.Type == "" {
 		rec.Type = record.TypeItem
 	}
-	s.items.Add(1)
+	if rec.Type == record.TypeItem {
+		s.items.Add(1) // albums and libraries are not items
+	}
 	return s.enc.Encode(rec)
 }
 

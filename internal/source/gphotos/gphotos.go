@@ -44,7 +44,16 @@ var Factory = source.Factory{
 		}
 		return s, nil
 	},
-	Auth: func() any { return &AuthCmd{} },
+	Auth:      func() any { return &AuthCmd{} },
+	Honours:   source.Honours{Dates: true},
+	ListFlags: func() any { return &ListFlags{} },
+}
+
+// ListFlags are the Google Photos source's own ps-list flags.
+type ListFlags struct {
+	Max       int  `help:"gphotos:picker: the most items the user may pick."`
+	NoBrowser bool `help:"gphotos:picker: print the picking link without opening a browser."`
+	Sizes     bool `help:"Ask each item's size with a HEAD request (the APIs report none; each counts against the daily quota)."`
 }
 
 // Source is one of the two API views.

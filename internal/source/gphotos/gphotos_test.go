@@ -209,7 +209,7 @@ func TestSignInSavesTokenPrivately(t *testing.T) {
 func TestPickerListsWhatWasPickedAndRenews(t *testing.T) {
 	all := items(120, time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC))
 	srv, env, src := startSource(t, gphotostest.Options{PickAfterPolls: 3, ShortPages: true}, all, "picker")
-	got := listAll(t, src, source.ListOptions{Opts: map[string]string{"browser": "false"}})
+	got := listAll(t, src, source.ListOptions{Flags: &ListFlags{NoBrowser: true}})
 	if len(got) != len(all) {
 		t.Fatalf("listed %d items, want %d", len(got), len(all))
 	}
@@ -335,7 +335,7 @@ func conformance(kind string) sourcetest.Config {
 					Created: f.Mtime, Video: record.MediaOf(f.Path) == record.MediaVideo, MimeType: "application/octet-stream"})
 			}
 			_, _, src := startSource(t, gphotostest.Options{PickAfterPolls: 1}, its, kind)
-			return src, source.ListOptions{Opts: map[string]string{"browser": "false", "sizes": "true"}}
+			return src, source.ListOptions{Flags: &ListFlags{NoBrowser: true, Sizes: true}}
 		},
 	}
 }
@@ -361,7 +361,7 @@ func TestDailyQuota(t *testing.T) {
 // more: a permanent failure that says to pick again.
 func TestExpiredPickingSession(t *testing.T) {
 	srv, env, src := startSource(t, gphotostest.Options{PickAfterPolls: 1}, items(3, time.Now().Add(-time.Hour)), "picker")
-	got := listAll(t, src, source.ListOptions{Opts: map[string]string{"browser": "false"}})
+	got := listAll(t, src, source.ListOptions{Flags: &ListFlags{NoBrowser: true}})
 	srv.ExpireSessions()
 	srv.ExpireURLs()
 	fetch, err := New(env, "gphotos:picker")

@@ -16,7 +16,7 @@ import (
 	"github.com/ps-photos/ps/internal/source"
 )
 
-// Picker API shapes (fact sheet §2.2).
+// Picker API shapes (docs/protocols/google-photos.md §2.2).
 type pickingSession struct {
 	ID            string `json:"id"`
 	PickerURI     string `json:"pickerUri"`
@@ -61,16 +61,20 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 // listPicker creates a picking session, shows the user its link, polls
 // until they tap Done, and lists what they picked.
 func (s *Source) listPicker(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
+	if !opts.Since.IsZero() || !opts.Until.IsZero() {
+		return source.Usagef("--since and --until apply to gphotos:library; gphotos:picker lists what the user picks")
+	}
+	flags := source.FlagsOf(opts, &ListFlags{})
 	body := map[string]any{}
-	if n := opts.Opts["max"]; n != "" {
-		body["pickingConfig"] = map[string]any{"maxItemCount": n}
+	if flags.Max > 0 {
+		body["pickingConfig"] = map[string]any{"maxItemCount": strconv.Itoa(flags.Max)}
 	}
 	var ps pickingSession
 	if err := s.call(ctx, http.MethodPost, s.picker+"/v1/sessions", body, &ps); err != nil {
 		return err
 	}
 	s.logInfo("Pick photos in Google Photos (any device signed in to the same account), then tap Done:\n\n  " + ps.PickerURI + "\n")
-	if opts.Opts["browser"] != "false" {
+	if !flags.NoBrowser {
 		openBrowser(ps.PickerURI, s.env)
 	}
 	if err := s.waitPicked(ctx, &ps); err != nil {
@@ -175,7 +179,7 @@ func mediaOf(name string, video bool) string {
 	return record.MediaPhoto
 }
 
-// Library API shapes (fact sheet §1.3).
+// Library API shapes (docs/protocols/google-photos.md §1.3).
 type mediaItem struct {
 	ID            string `json:"id"`
 	Description   string `json:"description"`
@@ -332,11 +336,11 @@ func (s *Source) remember(id, baseURL string, at time.Time) {
 	s.fresh[id] = freshURL{baseURL, at}
 }
 
-// addSize asks for an item's size with a HEAD request when --opt
-// sizes=true: the APIs report no sizes (each HEAD counts as a media-byte
+// addSize asks for an item's size with a HEAD request with --sizes: the
+// APIs report no sizes (each HEAD counts as a media-byte
 // request against the daily quota).
 func (s *Source) addSize(ctx context.Context, opts source.ListOptions, rec *record.Record, baseURL string) error {
-	if opts.Opts["sizes"] != "true" {
+	if !source.FlagsOf(opts, &ListFlags{}).Sizes {
 		return nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, baseURL+param(rec), nil)

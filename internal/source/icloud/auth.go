@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
@@ -28,7 +27,7 @@ import (
 const widgetKey = "d39ba9916b7251055b22c7f910e2ea796ee65e98b2ddecea8f5dde8d9d1a815d"
 
 // TrustLifetime is how long we assume a trust token lasts. Sources say 30
-// to 60 days; 30 is the safe guess (fact sheet 1.8).
+// to 60 days; 30 is the safe guess (docs/protocols/icloud.md §1.8).
 const TrustLifetime = 30 * 24 * time.Hour
 
 // trustWarning is how long before expiry ps-list and ps-fetch start to warn.
@@ -219,7 +218,7 @@ func (l *Login) authHeaders(signin bool) http.Header {
 	return h
 }
 
-// capture keeps the session headers of every answer (fact sheet 1.2).
+// capture keeps the session headers of every answer (docs/protocols/icloud.md §1.2).
 func (l *Login) capture(r *response) {
 	if r == nil {
 		return
@@ -538,7 +537,7 @@ func (a *AuthCommand) Run(env *source.AuthEnv) error {
 	login := &Login{
 		Username: username, Domain: a.Domain, Log: env.Env.Log,
 		Password: func() (string, error) {
-			return cli.Password(a.PasswordFile, "Apple ID password for "+username+": ", env.Err)
+			return env.Password(a.PasswordFile, "Apple ID password for "+username+": ")
 		},
 		Code: func(ctx context.Context, attempt int) (string, error) {
 			if a.Code != "" && attempt == 1 {

@@ -10,28 +10,14 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/icloud/icloudtest"
+	"github.com/ps-photos/ps/internal/source/sourcetest"
 )
-
-// countSink encodes each item, as ps-list does, and keeps nothing.
-type countSink struct{ n atomic.Int64 }
-
-func (s *countSink) Item(r *record.Record) error {
-	if _, err := r.MarshalJSON(); err != nil {
-		return err
-	}
-	s.n.Add(1)
-	return nil
-}
-
-func (s *countSink) Failure(r *record.Record, err error) error { return err }
 
 // peakHeap samples the heap in use until stop is closed.
 func peakHeap(stop <-chan struct{}) <-chan uint64 {
@@ -126,7 +112,7 @@ func BenchmarkList100k(b *testing.B) {
 				runtime.ReadMemStats(&base)
 				stop := make(chan struct{})
 				peak := peakHeap(stop)
-				sink := &countSink{}
+				sink := &sourcetest.CountSink{Encode: true, FailuresStop: true}
 				cpu0 := cpuTime()
 				start := time.Now()
 				err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, sink)
@@ -137,10 +123,10 @@ func BenchmarkList100k(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if sink.n.Load() < 100_000 {
-					b.Fatalf("listed %d items", sink.n.Load())
+				if sink.Items.Load() < 100_000 {
+					b.Fatalf("listed %d items", sink.Items.Load())
 				}
-				b.ReportMetric(float64(sink.n.Load())/elapsed.Seconds(), "items/s")
+				b.ReportMetric(float64(sink.Items.Load())/elapsed.Seconds(), "items/s")
 				b.ReportMetric(float64(p-min(p, base.HeapInuse))/(1<<20), "peak-MiB")
 				b.ReportMetric(elapsed.Seconds(), "s/list")
 				b.ReportMetric(cpu.Seconds(), "client-cpu-s")

@@ -1,7 +1,7 @@
 // Package icloud is the iCloud Photos source: Apple's SRP sign-in with
 // two-factor authentication (ps-auth icloud), and listing and downloading
 // through the Photos CloudKit service, following
-// /work/shared/protocols/icloud.md.
+// docs/protocols/icloud.md.
 //
 // Locations:
 //
@@ -40,7 +40,18 @@ var Factory = source.Factory{
 	New: func(ctx context.Context, env source.Env, location string, session *record.Record) (source.Source, error) {
 		return Open(ctx, env, location, session)
 	},
-	Auth: func() any { return &AuthCommand{} },
+	Auth:      func() any { return &AuthCommand{} },
+	Honours:   source.Honours{Dates: true},
+	ListFlags: func() any { return &ListFlags{} },
+}
+
+// ListFlags are the iCloud source's own ps-list flags.
+type ListFlags struct {
+	Size          []string `help:"Size variants to list, for sources that have them (original, medium, thumb, adjusted, alternative)."`
+	Library       string   `help:"Library to list, for sources with several (icloud: personal or shared)."`
+	LivePhotos    string   `enum:",skip,include,only" default:"" help:"Live photos' video parts: skip, include or only."`
+	ListAlbums    bool     `help:"List albums instead of items."`
+	ListLibraries bool     `help:"List libraries instead of items."`
 }
 
 // Location is a parsed icloud: location.
@@ -325,11 +336,12 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if err := ctx.Err(); err != nil {
 		return fault.Wrap(fault.Canceled, err)
 	}
-	lib := opts.Library
+	flags := source.FlagsOf(opts, &ListFlags{})
+	lib := flags.Library
 	if lib == "" {
 		lib = s.loc.Library
 	}
-	if opts.ListLibraries {
+	if flags.ListLibraries {
 		return s.listLibraries(ctx, sink)
 	}
 	z, err := s.resolveZone(ctx, lib)
@@ -339,14 +351,14 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if err := s.checkIndexing(ctx, z); err != nil {
 		return err
 	}
-	if opts.ListAlbums {
+	if flags.ListAlbums {
 		return s.listAlbums(ctx, z, lib, sink)
 	}
 	q, err := s.query(ctx, z)
 	if err != nil {
 		return err
 	}
-	rules, err := newItemRules(opts)
+	rules, err := newItemRules(opts, flags)
 	if err != nil {
 		return err
 	}
@@ -365,8 +377,8 @@ func (s *Source) listLibraries(ctx context.Context, sink source.Sink) error {
 			lib = ""
 		}
 		loc := Location{Library: lib}
-		rec := &record.Record{Type: "library", Source: loc.String(), ID: z.name, Name: z.name,
-			Meta: map[string]any{"zone": z.name, "database": z.db, "shared": strings.HasPrefix(z.name, "SharedSync-")}}
+		rec := record.NewLibrary(loc.String(), z.name, z.name)
+		rec.Meta = map[string]any{"zone": z.name, "database": z.db, "shared": strings.HasPrefix(z.name, "SharedSync-")}
 		if err := sink.Item(rec); err != nil {
 			return err
 		}
@@ -384,13 +396,14 @@ func (s *Source) listAlbums(ctx context.Context, z zone, lib string, sink source
 			continue
 		}
 		loc := Location{Library: lib, Album: a.name}
-		rec := &record.Record{Type: "album", Source: loc.String(), ID: a.record, Name: a.name, Meta: map[string]any{"zone": z.name}}
+		var count *int64
 		if n, err := s.count(ctx, z, albumQuery(a.record)); err == nil {
-			c := int64(n)
-			rec.Count = &c
+			count = new(int64(n))
 		}
+		rec := record.NewAlbum(loc.String(), a.record, a.name, count)
+		rec.Meta = map[string]any{"zone": z.name}
 		if a.parent != "" {
-			rec.Meta["folder"] = a.parent
+			rec.Meta[record.MetaParentFolder] = a.parent
 		}
 		if err := sink.Item(rec); err != nil {
 			return err

@@ -31,6 +31,7 @@ func startFake(t testing.TB, opts icloudtest.Options, zones ...*icloudtest.Zone)
 	t.Helper()
 	s := icloudtest.New(opts, zones...)
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Faults().Check(t.Errorf) })
 	for k, v := range s.Env() {
 		t.Setenv(k, v)
 	}
@@ -130,7 +131,7 @@ func TestSignInWithCodeThenTrusted(t *testing.T) {
 	}
 }
 
-// The guesses of the fact sheet: each way Apple may answer must work.
+// The guesses of docs/protocols/icloud.md: each way Apple may answer must work.
 func TestSignInVariants(t *testing.T) {
 	cases := map[string]icloudtest.Options{
 		"unpadded SRP (pysrp)":        {UnpaddedSRP: true},
@@ -288,7 +289,7 @@ func TestListSelections(t *testing.T) {
 		return n
 	}
 	visible := func(a *icloudtest.Asset) bool { return !a.Hidden && !a.Deleted }
-	opts := source.ListOptions{Jobs: 3, LivePhotos: "skip"}
+	opts := source.ListOptions{Jobs: 3, Flags: &icloud.ListFlags{LivePhotos: "skip"}}
 	originals := func(items []*record.Record) int {
 		n := 0
 		for _, it := range items {
@@ -308,19 +309,19 @@ func TestListSelections(t *testing.T) {
 		{"icloud:screenshots", opts, count(func(a *icloudtest.Asset) bool { return visible(a) && a.Subtype == 3 }, zones[0])},
 		{"icloud:hidden", opts, count(func(a *icloudtest.Asset) bool { return a.Hidden && !a.Deleted }, zones[0])},
 		{"icloud:album/Family & Friends", opts, count(func(a *icloudtest.Asset) bool { return !a.Deleted && slices.Contains(a.Albums, "album-family") }, zones[0])},
-		{"icloud:", source.ListOptions{Jobs: 3, Library: "shared"}, count(visible, zones[1])},
+		{"icloud:", source.ListOptions{Jobs: 3, Flags: &icloud.ListFlags{Library: "shared"}}, count(visible, zones[1])},
 	}
 	for _, c := range checks {
 		got := list(t, open(t, dir, c.location), c.opts).Items
 		if n := originals(got); n != c.want || n == 0 {
-			t.Errorf("%s %+v: %d originals, want %d (and more than none)", c.location, c.opts.Library, n, c.want)
+			t.Errorf("%s %+v: %d originals, want %d (and more than none)", c.location, c.opts.Flags, n, c.want)
 		}
-		if c.opts.Library == "shared" && !strings.HasPrefix(got[0].Source, "icloud:library/shared") {
+		if f, _ := c.opts.Flags.(*icloud.ListFlags); f != nil && f.Library == "shared" && !strings.HasPrefix(got[0].Source, "icloud:library/shared") {
 			t.Errorf("shared item source %q", got[0].Source)
 		}
 	}
 
-	albums := list(t, open(t, dir, "icloud:"), source.ListOptions{ListAlbums: true}).Items
+	albums := list(t, open(t, dir, "icloud:"), source.ListOptions{Flags: &icloud.ListFlags{ListAlbums: true}}).Items
 	var names []string
 	for _, a := range albums {
 		names = append(names, a.Name+"="+a.Source)
@@ -328,7 +329,17 @@ func TestListSelections(t *testing.T) {
 	if want := []string{"Holidays=icloud:album/Holidays", "Family & Friends=icloud:album/Family & Friends"}; !slices.Equal(names, want) {
 		t.Errorf("albums %v, want %v (no folders, root or deleted albums)", names, want)
 	}
-	libs := list(t, open(t, dir, "icloud:"), source.ListOptions{ListLibraries: true}).Items
+	for _, a := range albums {
+		// The parent folder has its own key: meta.folder marks failures
+		// about folders, which ps-fetch passes through.
+		if _, ok := a.Meta[record.MetaFolder]; ok || a.Type != record.TypeAlbum {
+			t.Errorf("album %s: type %q, meta %v", a.Name, a.Type, a.Meta)
+		}
+		if parent := a.Meta[record.MetaParentFolder]; (a.Name == "Family & Friends") != (parent == "folder-trips") {
+			t.Errorf("album %s: parent folder %v", a.Name, parent)
+		}
+	}
+	libs := list(t, open(t, dir, "icloud:"), source.ListOptions{Flags: &icloud.ListFlags{ListLibraries: true}}).Items
 	if len(libs) != 2 || libs[0].Name != "PrimarySync" || !strings.HasPrefix(libs[1].Name, "SharedSync-") {
 		t.Errorf("libraries %v", libs)
 	}
@@ -345,7 +356,7 @@ func TestVariantsAndLivePhotos(t *testing.T) {
 	zones := library(60, 0)
 	fake := startFake(t, icloudtest.Options{}, zones...)
 	src := open(t, signedIn(t, fake), "icloud:")
-	got := byID(list(t, src, source.ListOptions{Jobs: 2, Variants: []string{"medium", "thumb", "adjusted"}, LivePhotos: "skip"}).Items)
+	got := byID(list(t, src, source.ListOptions{Jobs: 2, Flags: &icloud.ListFlags{Size: []string{"medium", "thumb", "adjusted"}, LivePhotos: "skip"}}).Items)
 	for _, a := range zones[0].Assets {
 		if a.Hidden || a.Deleted {
 			continue
@@ -366,7 +377,7 @@ func TestVariantsAndLivePhotos(t *testing.T) {
 			t.Errorf("%s: original or live video listed without being asked for", a.Name)
 		}
 	}
-	only := list(t, src, source.ListOptions{Jobs: 2, LivePhotos: "only"}).Items
+	only := list(t, src, source.ListOptions{Jobs: 2, Flags: &icloud.ListFlags{LivePhotos: "only"}}).Items
 	for _, it := range only {
 		if it.Meta["variant"] != "live" || it.Media != "video" {
 			t.Errorf("--live-photos only gave %s (%v)", it.Name, it.Meta["variant"])
@@ -517,7 +528,7 @@ func TestSinceStopsPaging(t *testing.T) {
 	}
 	since := visible[150].Taken
 	before := fake.Stats().PageQueries
-	items := list(t, src, source.ListOptions{Jobs: 1, Since: since, LivePhotos: "skip"}).Items
+	items := list(t, src, source.ListOptions{Jobs: 1, Since: since, Flags: &icloud.ListFlags{LivePhotos: "skip"}}).Items
 	if pages := fake.Stats().PageQueries - before; pages != 2 {
 		t.Errorf("--since read %d pages, want 2 (ranks 0-199; the rest are older)", pages)
 	}
@@ -538,7 +549,7 @@ func TestSinceStopsPaging(t *testing.T) {
 	until := visible[250].Taken
 	since = visible[330].Taken
 	before = fake.Stats().PageQueries
-	items = list(t, src, source.ListOptions{Jobs: 2, Since: since, Until: until, LivePhotos: "skip"}).Items
+	items = list(t, src, source.ListOptions{Jobs: 2, Since: since, Until: until, Flags: &icloud.ListFlags{LivePhotos: "skip"}}).Items
 	if pages := fake.Stats().PageQueries - before; pages > 6 {
 		t.Errorf("--since/--until read %d pages (bisection and window), want at most 6", pages)
 	}

@@ -19,7 +19,7 @@ import (
 func base64Std(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // Variants a listing can ask for, and the resource field prefix of each
-// for photos and videos (fact sheet 2.5).
+// for photos and videos (docs/protocols/icloud.md §2.5).
 var variantPrefix = map[string][2]string{
 	"original":    {"resOriginal", "resOriginal"},
 	"alternative": {"resOriginalAlt", ""},
@@ -40,15 +40,15 @@ type itemRules struct {
 	since, until time.Time
 }
 
-func newItemRules(opts source.ListOptions) (itemRules, error) {
-	r := itemRules{live: opts.LivePhotos, since: opts.Since, until: opts.Until}
+func newItemRules(opts source.ListOptions, flags *ListFlags) (itemRules, error) {
+	r := itemRules{live: flags.LivePhotos, since: opts.Since, until: opts.Until}
 	if r.live == "" {
 		r.live = "include"
 	}
 	if r.live != "skip" && r.live != "include" && r.live != "only" {
 		return r, fault.Errorf(fault.Permanent, "--live-photos %q: want skip, include or only", r.live)
 	}
-	for _, v := range opts.Variants {
+	for _, v := range flags.Size {
 		if _, ok := variantPrefix[v]; !ok {
 			return r, fault.Errorf(fault.Permanent, "--size %q: want original, medium, thumb, adjusted or alternative", v)
 		}
@@ -111,21 +111,45 @@ func countMasters(resp *queryResponse) int {
 	return n
 }
 
-// items turns one asset into its item records.
+// items turns one asset into its items: the variants asked for (a
+// RAW+JPEG pair gives both files for "original"), live photos' videos as
+// the rules say, each carrying the variants the asset has.
 func (r itemRules) items(p pair, z zone, location string) []*record.Record {
-	a, m := p.asset, p.master
-	uti := m.str("itemType")
-	video := isVideoUTI(uti)
-	name, ok := m.fileName()
-	if !ok {
-		// icloudpd's fallback: the master's record name, cleaned, plus an
-		// extension from the item type.
-		base := m.RecordName
-		if len(base) > 12 {
-			base = base[:12]
-		}
-		name = nonWord.ReplaceAllString(base, "_") + "." + orDefault(utiExt[uti], "BIN")
+	uti := p.master.str("itemType")
+	taken := takenAt(p.asset, p.master)
+	if !r.since.IsZero() && taken.Before(r.since) || !r.until.IsZero() && taken.After(r.until) {
+		return nil
 	}
+	b := &assetItems{p: p, z: z, location: location, name: fileNameOf(p.master, uti), taken: taken,
+		video: isVideoUTI(uti), res: newResources(p.asset, p.master)}
+	b.available = b.availableVariants()
+	var out []*record.Record
+	if r.live != "only" {
+		out = b.variantItems(r.wantedVariants(b.res))
+	}
+	if b.isLive() && r.live != "skip" {
+		out = b.addLiveItems(out, r.variants)
+	}
+	linkRawPair(out)
+	return out
+}
+
+// fileNameOf is the master's file name or, as icloudpd falls back, its
+// record name cleaned, with an extension from the item type.
+func fileNameOf(m *ckRecord, uti string) string {
+	if name, ok := m.fileName(); ok {
+		return name
+	}
+	base := m.RecordName
+	if len(base) > 12 {
+		base = base[:12]
+	}
+	return nonWord.ReplaceAllString(base, "_") + "." + orDefault(utiExt[uti], "BIN")
+}
+
+// takenAt is the asset's date, else when it was added, else when the
+// master was created.
+func takenAt(a, m *ckRecord) time.Time {
 	taken := a.time("assetDate")
 	if taken.IsZero() {
 		taken = a.time("addedDate")
@@ -133,102 +157,151 @@ func (r itemRules) items(p pair, z zone, location string) []*record.Record {
 	if taken.IsZero() && m.Created.Timestamp > 0 {
 		taken = time.UnixMilli(m.Created.Timestamp).UTC()
 	}
-	if !r.since.IsZero() && taken.Before(r.since) || !r.until.IsZero() && taken.After(r.until) {
-		return nil
+	return taken
+}
+
+// resources finds an asset's resources, decoding each once: the asset's
+// (edits) win over the master's.
+type resources struct {
+	a, m  *ckRecord
+	cache map[string]foundResource
+}
+
+type foundResource struct {
+	res ckResource
+	uti string
+	ok  bool
+}
+
+func newResources(a, m *ckRecord) *resources {
+	return &resources{a: a, m: m, cache: map[string]foundResource{}}
+}
+
+func (rs *resources) find(prefix string) (ckResource, string, bool) {
+	if prefix == "" {
+		return ckResource{}, "", false
 	}
-	// Each resource is decoded once: the asset's (edits) win over the master's.
-	type found struct {
-		res ckResource
-		uti string
-		ok  bool
+	if f, ok := rs.cache[prefix]; ok {
+		return f.res, f.uti, f.ok
 	}
-	cache := map[string]found{}
-	find := func(prefix string) (ckResource, string, bool) {
-		if prefix == "" {
-			return ckResource{}, "", false
-		}
-		if f, ok := cache[prefix]; ok {
-			return f.res, f.uti, f.ok
-		}
-		res, t, ok := a.resource(prefix)
-		if !ok {
-			res, t, ok = m.resource(prefix)
-		}
-		cache[prefix] = found{res, t, ok}
-		return res, t, ok
+	res, t, ok := rs.a.resource(prefix)
+	if !ok {
+		res, t, ok = rs.m.resource(prefix)
 	}
-	kind := 0
-	if video {
-		kind = 1
-	}
-	available := map[string]any{}
-	for _, v := range variantOrder {
-		if res, _, ok := find(variantPrefix[v][kind]); ok {
-			available[v] = res.Size
-		}
-	}
-	liveRes, _, isLive := find("resOriginalVidCompl")
-	if isLive && !video {
-		available["live"] = liveRes.Size
-	}
-	mk := func(id, fileName, v, uti string, res ckResource) *record.Record {
-		media := record.MediaOf(fileName)
-		if isRawUTI(uti) {
-			media = record.MediaRaw
-		}
-		return &record.Record{
-			Type: record.TypeItem, Source: location, ID: id, Path: fileName, Name: fileName, Size: res.Size,
-			Mtime: taken, Taken: taken, Media: media,
-			Meta: map[string]any{
-				"zone": z.name, "database": z.db, "rank": p.rank, "asset": a.RecordName, "master": m.RecordName,
-				"variant": v, "item_type": uti, "favorite": a.int("isFavorite") == 1, "hidden": a.int("isHidden") == 1,
-				"edited":   a.has("resJPEGFullRes") || a.has("resVidFullRes") || a.str("adjustmentType") != "",
-				"variants": available,
-			},
-		}
-	}
-	var out []*record.Record
+	rs.cache[prefix] = foundResource{res, t, ok}
+	return res, t, ok
+}
+
+// wantedVariants are the variants asked for, plus "alternative" when
+// "original" is asked for and the asset is a RAW+JPEG pair.
+func (r itemRules) wantedVariants(rs *resources) []string {
 	want := slices.Clone(r.variants)
-	// A RAW+JPEG pair gives both files for "original".
 	if slices.Contains(want, "original") && !slices.Contains(want, "alternative") {
-		if _, ou, ok1 := find("resOriginal"); ok1 {
-			if _, au, ok2 := find("resOriginalAlt"); ok2 && (isRawUTI(ou) || isRawUTI(au)) {
+		if _, ou, ok1 := rs.find("resOriginal"); ok1 {
+			if _, au, ok2 := rs.find("resOriginalAlt"); ok2 && (isRawUTI(ou) || isRawUTI(au)) {
 				want = append(want, "alternative")
 			}
 		}
 	}
-	for _, v := range want {
-		if r.live == "only" {
-			break
+	return want
+}
+
+// assetItems builds the items of one asset.
+type assetItems struct {
+	p         pair
+	z         zone
+	location  string
+	name      string
+	taken     time.Time
+	video     bool
+	res       *resources
+	available map[string]any // variant → size, for meta.variants
+}
+
+// kind indexes variantPrefix: 0 photo, 1 video.
+func (b *assetItems) kind() int {
+	if b.video {
+		return 1
+	}
+	return 0
+}
+
+// isLive: a photo with a live video part.
+func (b *assetItems) isLive() bool {
+	_, _, ok := b.res.find("resOriginalVidCompl")
+	return ok && !b.video
+}
+
+func (b *assetItems) availableVariants() map[string]any {
+	available := map[string]any{}
+	for _, v := range variantOrder {
+		if res, _, ok := b.res.find(variantPrefix[v][b.kind()]); ok {
+			available[v] = res.Size
 		}
-		res, resUTI, ok := find(variantPrefix[v][kind])
+	}
+	if live, _, ok := b.res.find("resOriginalVidCompl"); ok && !b.video {
+		available["live"] = live.Size
+	}
+	return available
+}
+
+// item makes one item record of the asset.
+func (b *assetItems) item(id, fileName, v, uti string, res ckResource) *record.Record {
+	a, m := b.p.asset, b.p.master
+	media := record.MediaOf(fileName)
+	if isRawUTI(uti) {
+		media = record.MediaRaw
+	}
+	return &record.Record{
+		Type: record.TypeItem, Source: b.location, ID: id, Path: fileName, Name: fileName, Size: res.Size,
+		Mtime: b.taken, Taken: b.taken, Media: media,
+		Meta: map[string]any{
+			"zone": b.z.name, "database": b.z.db, "rank": b.p.rank, "asset": a.RecordName, "master": m.RecordName,
+			"variant": v, "item_type": uti, "favorite": a.int("isFavorite") == 1, "hidden": a.int("isHidden") == 1,
+			"edited":   a.has("resJPEGFullRes") || a.has("resVidFullRes") || a.str("adjustmentType") != "",
+			"variants": b.available,
+		},
+	}
+}
+
+// variantItems gives one item per wanted variant the asset has.
+func (b *assetItems) variantItems(want []string) []*record.Record {
+	var out []*record.Record
+	for _, v := range want {
+		res, resUTI, ok := b.res.find(variantPrefix[v][b.kind()])
 		if !ok {
 			continue
 		}
-		fileName := variantName(name, v, resUTI)
-		it := mk(itemID(a.RecordName, v), fileName, v, resUTI, res)
+		out = append(out, b.item(itemID(b.p.asset.RecordName, v), variantName(b.name, v, resUTI), v, resUTI, res))
+	}
+	return out
+}
+
+// addLiveItems appends the live video of each variant that has one and
+// links it with its photo both ways.
+func (b *assetItems) addLiveItems(out []*record.Record, variants []string) []*record.Record {
+	asset := b.p.asset.RecordName
+	for _, v := range variants {
+		res, resUTI, ok := b.res.find(livePrefix[v])
+		if !ok {
+			continue
+		}
+		liveID := itemID(asset, liveVariant(v))
+		it := b.item(liveID, liveName(b.name, v), liveVariant(v), resUTI, res)
+		it.Media = record.MediaVideo
+		it.Meta["live_photo"] = itemID(asset, v)
+		for _, photo := range out {
+			if photo.ID == itemID(asset, v) {
+				photo.Meta["live_video"] = liveID
+			}
+		}
 		out = append(out, it)
 	}
-	if isLive && !video && r.live != "skip" {
-		for _, v := range r.variants {
-			prefix := livePrefix[v]
-			res, resUTI, ok := find(prefix)
-			if !ok {
-				continue
-			}
-			liveID := itemID(a.RecordName, liveVariant(v))
-			it := mk(liveID, liveName(name, v), liveVariant(v), resUTI, res)
-			it.Media = record.MediaVideo
-			it.Meta["live_photo"] = itemID(a.RecordName, v)
-			for _, photo := range out {
-				if photo.ID == itemID(a.RecordName, v) {
-					photo.Meta["live_video"] = liveID
-				}
-			}
-			out = append(out, it)
-		}
-	}
-	// Link the two halves of a RAW+JPEG pair.
+	return out
+}
+
+// linkRawPair points the two halves of a RAW+JPEG pair at each other.
+func linkRawPair(out []*record.Record) {
 	var orig, alt *record.Record
 	for _, it := range out {
 		switch it.Meta["variant"] {
@@ -241,7 +314,6 @@ func (r itemRules) items(p pair, z zone, location string) []*record.Record {
 	if orig != nil && alt != nil {
 		orig.Meta["raw_pair"], alt.Meta["raw_pair"] = alt.ID, orig.ID
 	}
-	return out
 }
 
 func liveVariant(v string) string {
@@ -528,8 +600,9 @@ func (l *lister) markEndLocked(rank int) {
 }
 
 func (l *lister) rangeRecord(rank int) *record.Record {
-	return &record.Record{Type: record.TypeFailure, Source: l.location, Path: fmt.Sprintf("rank %d-%d", rank, rank+l.src.pageSize-1),
-		Meta: map[string]any{"folder": true, "rank": rank}}
+	rec := record.FolderFailure(l.location, fmt.Sprintf("rank %d-%d", rank, rank+l.src.pageSize-1))
+	rec.Meta["rank"] = rank
+	return rec
 }
 
 // --- Open's lookup of download URLs

@@ -30,6 +30,13 @@ var Factory = source.Factory{
 	New: func(_ context.Context, env source.Env, location string, _ *record.Record) (source.Source, error) {
 		return New(location)
 	},
+	Honours:   source.Honours{Hash: true},
+	ListFlags: func() any { return &ListFlags{} },
+}
+
+// ListFlags are the local source's own ps-list flags.
+type ListFlags struct {
+	FollowLinks bool `help:"Follow symbolic links that lead out of a local folder."`
 }
 
 // Source lists and reads one local folder tree.
@@ -63,7 +70,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if !st.IsDir() {
 		return fault.Errorf(fault.Permanent, "%s is not a folder", s.root)
 	}
-	w := &walker{src: s, opts: opts, sink: sink, visited: map[string]bool{}}
+	w := &walker{src: s, opts: opts, flags: source.FlagsOf(opts, &ListFlags{}), sink: sink, visited: map[string]bool{}}
 	if real, err := filepath.EvalSymlinks(s.root); err == nil {
 		w.realRoot = real
 	} else {
@@ -79,6 +86,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 type walker struct {
 	src      *Source
 	opts     source.ListOptions
+	flags    *ListFlags
 	sink     source.Sink
 	realRoot string
 	mu       sync.Mutex
@@ -142,7 +150,7 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 }
 
 func (w *walker) folderFailure(dir string, err error) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: w.src.id, Path: dir, Meta: map[string]any{"folder": true}}
+	rec := record.FolderFailure(w.src.id, dir)
 	if dir == "" {
 		rec.Path = "."
 	}
@@ -171,7 +179,7 @@ func (w *walker) entry(ctx context.Context, dir string, e fs.DirEntry) (string, 
 			return "", nil // dangling link
 		}
 		if info.IsDir() {
-			if !w.opts.FollowLinks || !w.firstVisit(target) {
+			if !w.flags.FollowLinks || !w.firstVisit(target) {
 				return "", nil
 			}
 			return rel, nil
@@ -205,7 +213,7 @@ func (w *walker) followable(abs string) (string, bool) {
 		return "", false
 	}
 	inside := target == w.realRoot || strings.HasPrefix(target, w.realRoot+string(filepath.Separator))
-	return target, inside || w.opts.FollowLinks
+	return target, inside || w.flags.FollowLinks
 }
 
 func (w *walker) firstVisit(real string) bool {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
@@ -40,11 +39,11 @@ in the state folder (like a mount.cifs credentials file) and prints a session re
 func (c *AuthCommand) Run(env *source.AuthEnv) error {
 	cfg, err := c.config()
 	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+		return source.Usage(err)
 	}
-	pw, err := cli.Password(c.PasswordFile, fmt.Sprintf("Password for %s on %s: ", c.User, cfg.Host), env.Err)
+	pw, err := env.Password(c.PasswordFile, fmt.Sprintf("Password for %s on %s: ", c.User, cfg.Host))
 	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+		return source.Usage(err)
 	}
 	creds := Credentials{Username: c.User, Password: pw, Domain: c.Domain}
 	if err := prove(env.Ctx, cfg, creds); err != nil {

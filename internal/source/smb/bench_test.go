@@ -11,6 +11,7 @@ import (
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/smb/smbtest"
+	"github.com/ps-photos/ps/internal/source/sourcetest"
 )
 
 // The benchmarks run against a real smbd on loopback:
@@ -93,12 +94,12 @@ func BenchmarkList(b *testing.B) {
 		b.Run(fmt.Sprintf("j%d", jobs), func(b *testing.B) {
 			s := benchSource(b, srv)
 			for b.Loop() {
-				sink := &countSink{}
+				sink := &sourcetest.CountSink{FailuresStop: true}
 				if err := s.List(context.Background(), source.ListOptions{Jobs: jobs}, sink); err != nil {
 					b.Fatal(err)
 				}
-				if sink.n.Load() != files {
-					b.Fatalf("listed %d files", sink.n.Load())
+				if sink.Items.Load() != files {
+					b.Fatalf("listed %d files", sink.Items.Load())
 				}
 			}
 			b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "files/s")
@@ -116,13 +117,6 @@ func benchSource(b *testing.B, srv *smbtest.Server) *Source {
 	return s
 }
 
-type countSink struct{ n atomic.Int64 }
-
-func (c *countSink) Item(*record.Record) error { c.n.Add(1); return nil }
-func (c *countSink) Failure(rec *record.Record, err error) error {
-	return fmt.Errorf("%s: %w", rec.Path, err)
-}
-
 func BenchmarkListHash(b *testing.B) {
 	srv := smbtest.New(b, smbtest.Options{})
 	const size = 256 << 20
@@ -132,7 +126,7 @@ func BenchmarkListHash(b *testing.B) {
 	s := benchSource(b, srv)
 	b.SetBytes(size)
 	for b.Loop() {
-		sink := &countSink{}
+		sink := &sourcetest.CountSink{FailuresStop: true}
 		if err := s.List(context.Background(), source.ListOptions{Jobs: 1, Hash: "sha256"}, sink); err != nil {
 			b.Fatal(err)
 		}

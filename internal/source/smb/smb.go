@@ -40,7 +40,8 @@ var Factory = source.Factory{
 		}
 		return s, nil
 	},
-	Auth: func() any { return &AuthCommand{} },
+	Auth:    func() any { return &AuthCommand{} },
+	Honours: source.Honours{Folder: true, Hash: true},
 }
 
 // DefaultConns is how many connections a source opens at most when

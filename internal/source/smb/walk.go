@@ -145,7 +145,7 @@ func (w *walker) readDir(ctx context.Context, dir string) ([]string, error) {
 	if ctx.Err() != nil {
 		return nil, fault.Wrap(fault.Canceled, ctx.Err())
 	}
-	rec := &record.Record{Type: record.TypeFailure, Source: w.src.Location(), Path: dir, Meta: map[string]any{"folder": true}}
+	rec := record.FolderFailure(w.src.Location(), dir)
 	if dir == "" {
 		rec.Path = "."
 	}
@@ -168,7 +168,8 @@ func (w *walker) item(dir string, fi os.FileInfo) *record.Record {
 // failure names the folder (never the hostile path) and is marked a
 // listing problem, so ps-fetch passes it through.
 func (w *walker) unsafeName(dir, name string) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: w.src.Location(), Path: dir, Meta: map[string]any{"folder": true, "name": name}}
+	rec := record.FolderFailure(w.src.Location(), dir)
+	rec.Meta["name"] = name
 	if dir == "" {
 		rec.Path = "."
 	}

@@ -15,6 +15,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -320,5 +321,38 @@ func (s *Sink) Failure(rec *record.Record, err error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Failures = append(s.Failures, rec.AsFailure(string(fault.ClassOf(err)), err.Error(), 1, fault.HintOf(err)))
+	return nil
+}
+
+// CountSink counts what List finds and keeps nothing, as ps-list's
+// streaming sink does: benchmarks use it so memory measured is the
+// lister's own. It is safe for concurrent use.
+type CountSink struct {
+	Items, Failures atomic.Int64
+	// Encode renders each item to JSON, as ps-list does, so the benchmark
+	// includes that work.
+	Encode bool
+	// FailuresStop makes Failure return the listing problem, ending List:
+	// for benchmarks whose fixture has none, a failure is a broken run.
+	FailuresStop bool
+}
+
+// Item counts one item.
+func (s *CountSink) Item(rec *record.Record) error {
+	if s.Encode {
+		if _, err := rec.MarshalJSON(); err != nil {
+			return err
+		}
+	}
+	s.Items.Add(1)
+	return nil
+}
+
+// Failure counts one listing problem.
+func (s *CountSink) Failure(rec *record.Record, err error) error {
+	s.Failures.Add(1)
+	if s.FailuresStop {
+		return fmt.Errorf("%s: %w", rec.Path, err)
+	}
 	return nil
 }

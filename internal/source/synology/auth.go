@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/retry"
 	"github.com/ps-photos/ps/internal/source"
@@ -46,14 +45,14 @@ func (c *AuthCommand) Run(env *source.AuthEnv) error {
 	}
 	link, err := ParseLink(c.Link, true)
 	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+		return source.Usage(err)
 	}
 	if c.Insecure {
 		log.Warn("--insecure: the NAS's certificate is not checked; the password may be read by anyone on the path")
 	}
-	password, err := cli.Password(c.PasswordFile, "Share password: ", env.Err)
+	password, err := env.Password(c.PasswordFile, "Share password: ")
 	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+		return source.Usage(err)
 	}
 	hc := newHTTPClient(c.Insecure)
 	defer hc.CloseIdleConnections()
@@ -147,7 +146,7 @@ func plainSignIn(ctx context.Context, hc *http.Client, link Link, password strin
 	base := link.Base
 	if link.Kind == kindDirect {
 		if base.Scheme == "http" && !insecure && !isLoopback(base.Hostname()) {
-			return Session{}, cli.WithExit(cli.ExitUsage, errors.New("an http:// link would send the password unencrypted: use https, or --insecure if you accept that"))
+			return Session{}, source.Usage(errors.New("an http:// link would send the password unencrypted: use https, or --insecure if you accept that"))
 		}
 	} else {
 		var err error

@@ -9,21 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/sourcetest"
 	"github.com/ps-photos/ps/internal/source/synology/synologytest"
 )
 
-// countSink counts items without keeping them, as ps-list's streaming
-// sink does.
-type countSink struct{ items, failures atomic.Int64 }
-
-func (s *countSink) Item(*record.Record) error           { s.items.Add(1); return nil }
-func (s *countSink) Failure(*record.Record, error) error { s.failures.Add(1); return nil }
-
 // BenchmarkList lists 100,000 files in 200 folders with 50 ms added to
-// every request (the figure: a sequential lister needs about
-// (pages + folders) × 50 ms). It reports how far the heap grows while
+// every request (a sequential lister needs about (pages + folders) ×
+// 50 ms; the target is well under that). It reports how far the heap grows while
 // listing (memory must stay flat, not grow with the share) and the CPU
 // spent by client and fake together.
 //
@@ -42,7 +35,7 @@ func BenchmarkList(b *testing.B) {
 			// Warm the fake (it caches its rendered entries), then measure
 			// how far the heap grows above that while listing: the
 			// listing's own memory, which must not scale with the share.
-			if err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, &countSink{}); err != nil {
+			if err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, &sourcetest.CountSink{}); err != nil {
 				b.Fatal(err)
 			}
 			runtime.GC()
@@ -54,12 +47,12 @@ func BenchmarkList(b *testing.B) {
 			go samplePeakHeap(&peak, stop)
 			cpu0 := cpuTime()
 			for b.Loop() {
-				sink := &countSink{}
+				sink := &sourcetest.CountSink{}
 				if err := src.List(context.Background(), source.ListOptions{Jobs: jobs}, sink); err != nil {
 					b.Fatal(err)
 				}
-				if sink.items.Load() != 100000 || sink.failures.Load() != 0 {
-					b.Fatalf("%d items, %d failures", sink.items.Load(), sink.failures.Load())
+				if sink.Items.Load() != 100000 || sink.Failures.Load() != 0 {
+					b.Fatalf("%d items, %d failures", sink.Items.Load(), sink.Failures.Load())
 				}
 			}
 			close(stop)

@@ -21,7 +21,7 @@ import (
 )
 
 // entryPath is the Web API entry the client posts to; the fake also serves
-// every alias the fact sheet lists.
+// every alias docs/protocols/synology.md lists.
 const entryPath = "/sharing/webapi/entry.cgi"
 
 // newHTTPClient builds the one HTTP client of a run. Certificates are

@@ -30,7 +30,7 @@ type Link struct {
 
 var sharingIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// ParseLink reads the link forms of the fact sheet §1.1. A page that is
+// ParseLink reads the link forms of docs/protocols/synology.md §1.1. A page that is
 // none of them is kindLanding when anyPage is set (browser sign-in
 // follows it), else an error.
 func ParseLink(raw string, anyPage bool) (Link, error) {
@@ -119,13 +119,29 @@ func (l Link) Location() string {
 }
 
 // LinkOfLocation turns a location back into the link it came from, for
-// hints when no session is at hand.
+// hints when no session is at hand. The share link itself (https://…) is
+// a location too: ps-list https://gofile.me/… lists the share.
 func LinkOfLocation(location string) (Link, error) {
+	if IsShareLink(location) {
+		return ParseLink(location, false)
+	}
 	rest, ok := strings.CutPrefix(location, Scheme+"://")
 	if !ok {
 		return Link{}, fmt.Errorf("%q is not a synology:// location", location)
 	}
 	return ParseLink("https://"+rest, false)
+}
+
+// IsShareLink reports whether location is an http(s) Synology share link
+// (gofile.me, QuickConnect or /sharing/<id>), which the Synology source
+// claims from the plain-HTTP one.
+func IsShareLink(location string) bool {
+	scheme := strings.ToLower(strings.SplitN(location, ":", 2)[0])
+	if scheme != "https" && scheme != "http" {
+		return false
+	}
+	_, err := ParseLink(location, false)
+	return err == nil
 }
 
 // AuthHint is the command that signs in again for a location.

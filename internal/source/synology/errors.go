@@ -31,7 +31,7 @@ func (e *APIError) Error() string {
 	return msg
 }
 
-// Error codes with a meaning the client acts on (fact sheet §6).
+// Error codes with a meaning the client acts on (docs/protocols/synology.md §6).
 const (
 	codeNoParameter     = 101
 	codeNoPermission    = 105

@@ -483,6 +483,7 @@ func (w *walker) folderFailure(f *folder, err error) error {
 	if rel == "" {
 		rel = "."
 	}
-	rec := &record.Record{Type: record.TypeFailure, Source: w.src.loc, ID: f.share, Path: rel, Meta: map[string]any{"folder": true}}
+	rec := record.FolderFailure(w.src.loc, rel)
+	rec.ID = f.share
 	return w.sink.Failure(rec, err)
 }

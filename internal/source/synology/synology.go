@@ -4,8 +4,8 @@
 // in over plain HTTP (QuickConnect resolution, candidate probing,
 // Sharing.Login) or, as a fallback, through the system's Chromium; the
 // source lists the share with FolderSharing.List and reads files with
-// FolderSharing.Download and Range resume. The wire format is the fact
-// sheet /work/shared/protocols/synology.md.
+// FolderSharing.Download and Range resume. The Synology wire format is
+// described in docs/protocols/synology.md.
 package synology
 
 import (
@@ -46,7 +46,9 @@ var Factory = source.Factory{
 		}
 		return src, nil
 	},
-	Auth: func() any { return &AuthCommand{} },
+	Auth:    func() any { return &AuthCommand{} },
+	Honours: source.Honours{Folder: true},
+	Claims:  IsShareLink,
 }
 
 // Session is what a session record's "session" object holds.
@@ -100,6 +102,7 @@ func New(ctx context.Context, env source.Env, location string, session *record.R
 	if err != nil {
 		return nil, fault.Wrap(fault.Permanent, err)
 	}
+	location = link.Location()
 	store := state.Store{Dir: env.StateDir}
 	if session == nil {
 		session, err = store.Session(location)
@@ -192,7 +195,7 @@ func checkSharePath(p string) error {
 	return nil
 }
 
-// downloadURL is variant A of the fact sheet §5.1.
+// downloadURL is variant A of docs/protocols/synology.md §5.1.
 func (s *Source) downloadURL(sharePath string) string {
 	u := s.c.base.JoinPath("/fsdownload/webapi/file_download.cgi", url.PathEscape(path.Base(sharePath))) // JoinPath takes escaped elements
 	q := url.Values{

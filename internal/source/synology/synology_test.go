@@ -61,6 +61,7 @@ func startFake(t testing.TB, cfg synologytest.Config) *synologytest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { srv.Faults().Check(t.Errorf) })
 	return srv
 }
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/sourcetest"
 	tt "github.com/ps-photos/ps/internal/source/takeout/takeouttest"
 )
 
@@ -25,7 +25,7 @@ func BenchmarkList(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var items atomic.Int64
+	sink := &sourcetest.CountSink{FailuresStop: true}
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	go func() {
@@ -48,18 +48,11 @@ func BenchmarkList(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := src.List(context.Background(), source.ListOptions{Jobs: 2}, countSink{&items}); err != nil {
+		if err := src.List(context.Background(), source.ListOptions{Jobs: 2}, sink); err != nil {
 			b.Fatal(err)
 		}
 	}
 	close(stop)
-	b.ReportMetric(float64(items.Load())/b.Elapsed().Seconds(), "items/s")
+	b.ReportMetric(float64(sink.Items.Load())/b.Elapsed().Seconds(), "items/s")
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
-}
-
-type countSink struct{ n *atomic.Int64 }
-
-func (s countSink) Item(*record.Record) error { s.n.Add(1); return nil }
-func (s countSink) Failure(_ *record.Record, err error) error {
-	return err
 }

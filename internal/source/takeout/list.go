@@ -28,7 +28,7 @@ import (
 // Items can only be written once every part has been read: a later part
 // may hold another copy (another album) of any file, or its sidecar.
 // Options: --folder keeps items whose path is below it; --since/--until
-// keep items taken in that range; --opt root=NAME names the Google Photos
+// keep items taken in that range; --root NAME names the Google Photos
 // folder when its localized name is not recognized.
 func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
 	switch {
@@ -45,7 +45,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 		s.logf("takeout: %s is one part of a multi-part export: items and sidecars in the other parts are missing; "+
 			"list them all (takeout:'DIR/takeout-*.zip'), and never use ps-fetch --mirror on one part", filepath.Base(parts[0].abs))
 	}
-	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: opts.Opts["root"]}
+	l := &lister{src: s, opts: opts, sink: sink, parts: parts, x: newIndex(), root: source.FlagsOf(opts, &ListFlags{}).Root}
 	if err := l.readParts(ctx); err != nil {
 		return err
 	}
@@ -124,12 +124,9 @@ func (l *lister) readParts(ctx context.Context) error {
 }
 
 func (l *lister) failure(p string, folder bool, err error) error {
-	rec := &record.Record{Type: record.TypeFailure, Source: Location, Path: p}
-	if p == "" {
-		rec.Path = "."
-	}
-	if folder {
-		rec.Meta = map[string]any{"folder": true}
+	rec := record.FolderFailure(Location, p)
+	if !folder {
+		rec.Meta = nil
 	}
 	if serr := l.sink.Failure(rec, err); serr != nil {
 		return &sinkError{serr}

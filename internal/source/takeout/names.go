@@ -131,7 +131,7 @@ func classifyFolder(dir string) folderKind {
 
 // libraryPath turns an archive entry name (or a path below the listed
 // folder) into a path relative to the Google Photos folder. ok is false for
-// entries of other Google products. forcedRoot is the --opt root=NAME.
+// entries of other Google products. forcedRoot is --root NAME.
 func libraryPath(entry, forcedRoot string) (string, bool) {
 	comps := strings.Split(strings.Trim(entry, "/"), "/")
 	isRoot := isPhotosRoot

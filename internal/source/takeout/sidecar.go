@@ -38,7 +38,7 @@ type albumInfo struct {
 	title string
 }
 
-// Wire shapes of the Takeout JSON files (section 4.2 of the fact sheet).
+// Wire shapes of the Takeout JSON files (docs/protocols/google-photos.md §4.2).
 type jsonTime struct {
 	Timestamp json.RawMessage `json:"timestamp"` // epoch seconds as a string (or a number)
 }

@@ -48,6 +48,13 @@ var Factory = source.Factory{
 		s.log = env.Log
 		return s, nil
 	},
+	Honours:   source.Honours{Folder: true, Dates: true},
+	ListFlags: func() any { return &ListFlags{} },
+}
+
+// ListFlags are the Takeout source's own ps-list flags.
+type ListFlags struct {
+	Root string `help:"Name of the Google Photos folder inside the Takeout, when its localized name is not recognized."`
 }
 
 // Source is one Takeout: a set of parts below a base folder.

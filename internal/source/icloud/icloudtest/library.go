@@ -108,7 +108,7 @@ func (a *Asset) content(prefix string) []byte {
 }
 
 // Checksum is Apple's fileChecksum: 0x01 then SHA-1 over two salts and the
-// content (fact sheet 2.6).
+// content (docs/protocols/icloud.md §2.6).
 func Checksum(data []byte) string {
 	h := sha1.New()
 	h.Write([]byte("com.apple.XattrObjectSalt\x00com.apple.DataObjectSalt\x00"))
@@ -188,7 +188,7 @@ func Generate(spec Spec) []*Zone {
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0x9e3779b97f4a7c15))
 	primary := &Zone{Name: "PrimarySync"}
 	holidays := &Album{Record: "album-holidays", Name: "Holidays"}
-	family := &Album{Record: "album-family", Name: "Family & Friends"}
+	family := &Album{Record: "album-family", Name: "Family & Friends", Parent: "folder-trips"}
 	primary.Albums = []*Album{
 		{Record: "----Root-Folder----", Type: 3},
 		holidays, family,

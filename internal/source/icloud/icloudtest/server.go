@@ -2,9 +2,9 @@
 // a real verifier, two-factor codes, trust tokens), the setup service
 // (accountLogin, validate) and the Photos CloudKit service (indexing
 // state, zones, counts, paged record queries, albums, expiring download
-// URLs), speaking the wire format of /work/shared/protocols/icloud.md.
+// URLs), speaking the wire format of docs/protocols/icloud.md.
 //
-// The points the fact sheet marks as guesses are options, so tests can
+// The points docs/protocols/icloud.md marks as guesses are options, so tests can
 // pin the client's tolerance: SRP padding, 200 vs 409 for "needs 2FA",
 // 409 on a valid code, the iOS 26.4 push trigger, URL lifetime, page cap.
 // Faults (throttling, session expiry, Advanced Data Protection) are
@@ -15,11 +15,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ps-photos/ps/internal/testenv"
 )
 
 // Options are the fake's behaviours where Apple's is uncertain or where a
@@ -89,6 +92,8 @@ type Fault struct {
 	Text       string
 	RetryAfter int // seconds, in the body (CloudKit) and the header
 	Count      int // how many requests to answer so (0: one)
+
+	ledger *testenv.Injected
 }
 
 // Server is a running fake.
@@ -110,6 +115,7 @@ type Server struct {
 	expireNext map[string]bool  // asset record → the next download is 410
 	emptyPages map[int]int      // startRank → how many more times to answer it empty
 	faults     []*Fault
+	ledger     testenv.Faults // every fault injected, with what fired
 	// Caches that live as long as the library: each index's asset list
 	// (key: zone, index, filter) and each resource's checksum.
 	selections  sync.Map
@@ -182,8 +188,13 @@ func (s *Server) Inject(f Fault) {
 	if f.Count == 0 {
 		f.Count = 1
 	}
+	f.ledger = s.ledger.Add(fmt.Sprintf("%d %s on %q ×%d", f.Status, f.Code, f.Path, f.Count))
 	s.faults = append(s.faults, &f)
 }
+
+// Faults is the ledger of injected faults: test helpers Check it at
+// clean-up, so a fault that never fired fails the test.
+func (s *Server) Faults() *testenv.Faults { return &s.ledger }
 
 // Stats returns the counters so far.
 func (s *Server) Stats() Stats {
@@ -274,6 +285,7 @@ func (s *Server) takeFault(p string) *Fault {
 				s.faults = append(s.faults[:i], s.faults[i+1:]...)
 			}
 			s.stats.Throttled++
+			f.ledger.Fire()
 			return f
 		}
 	}

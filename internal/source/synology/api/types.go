@@ -1,7 +1,7 @@
 // Package api holds the wire shapes of the Synology share-link protocol:
 // QuickConnect's Serv.php, the DSM Web API envelope, Sharing.Login,
-// Sharing.Initdata and FolderSharing.List. The fact sheet is
-// /work/shared/protocols/synology.md; fields the server may omit or send in
+// Sharing.Initdata and FolderSharing.List, as docs/protocols/synology.md
+// describes them; fields the server may omit or send in
 // more than one shape are decoded tolerantly here so the client above
 // never guesses.
 package api

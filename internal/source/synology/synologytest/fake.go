@@ -1,6 +1,5 @@
 // Package synologytest is a fake Synology NAS that serves a share link
-// the way the fact sheet (/work/shared/protocols/synology.md §8.1)
-// describes: every Web API entry alias, quoted and bare parameters,
+// the way docs/protocols/synology.md (§8.1) describes: every Web API entry alias, quoted and bare parameters,
 // Sharing.Login/Initdata, FolderSharing.List with a server-side page cap,
 // FolderSharing.Download with Range, session expiry after a time or a
 // number of requests, injected 5xx/busy/expired answers, bodies cut
@@ -27,6 +26,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ps-photos/ps/internal/testenv"
 )
 
 // Config shapes the fake. Zero values give a password share of an empty
@@ -52,7 +53,7 @@ type Config struct {
 	OnlyMtime     bool          // the "time" object carries only mtime
 	IgnoreRange   bool          // answer 200 with the whole file to a Range request
 	// HeaderCode is what Initdata answers when X-SYNO-SHARING is missing
-	// (GUESS in the fact sheet: 101 or 119). Default 101.
+	// (GUESS in docs/protocols/synology.md: 101 or 119). Default 101.
 	HeaderCode int
 	// Redirects makes the first N Serv.php calls answer "ask another
 	// control host" (errno 4, suberrno 2) pointing back at this fake.
@@ -97,6 +98,8 @@ type Fault struct {
 	CutAfter   int64         // download: send this many bytes of the body, then drop the connection
 	StallAfter int64         // download: send this many bytes, then stall for Delay mid-body
 	Delay      time.Duration // stall this long before answering (or mid-body, with StallAfter)
+
+	ledger *testenv.Injected
 }
 
 // Stats counts what the fake saw.
@@ -119,9 +122,10 @@ type Server struct {
 	dirs     map[string]*dir // by share path, "/<root>/a"
 	sessions map[string]*session
 	faults   []*Fault
-	loops    []string // share paths under which "loop/loop/…" never ends
-	single   *entry   // a share of one file (Initdata says is_folder false)
-	bad      int      // wrong passwords so far
+	ledger   testenv.Faults // every fault injected, with what fired
+	loops    []string       // share paths under which "loop/loop/…" never ends
+	single   *entry         // a share of one file (Initdata says is_folder false)
+	bad      int            // wrong passwords so far
 	redirect int
 	stats    struct {
 		requests, logins, badLogins, lists, downloads, decoyRequests, decoyLogins atomic.Int64
@@ -343,7 +347,7 @@ func (s *Server) ClaimTotal(folderRel string, n int64) {
 	s.dirs[s.mkdirLocked(strings.Trim(folderRel, "/"))].total = n
 }
 
-// AddHostile adds the fact sheet's §8.2 listing attacks to folderRel:
+// AddHostile adds docs/protocols/synology.md's §8.2 listing attacks to folderRel:
 // traversal names, separators, NUL and control characters, absolute and
 // out-of-root paths, a path that disagrees with its name, a negative and
 // an absurd size. Each must become a failure record, never an item. It
@@ -382,8 +386,13 @@ func (s *Server) Inject(f Fault) {
 	if f.Times == 0 {
 		f.Times = 1
 	}
+	f.ledger = s.ledger.Add(fmt.Sprintf("%s on %q: status %d, code %d, cut after %d, stall after %d, ×%d", f.Op, f.Path, f.Status, f.Code, f.CutAfter, f.StallAfter, f.Times))
 	s.faults = append(s.faults, &f)
 }
+
+// Faults is the ledger of injected faults: test helpers Check it at
+// clean-up, so a fault that never fired fails the test.
+func (s *Server) Faults() *testenv.Faults { return &s.ledger }
 
 // ClearFaults removes every fault.
 func (s *Server) ClearFaults() {
@@ -426,6 +435,7 @@ func (s *Server) fault(op, target string) *Fault {
 		if (f.Op != op && f.Op != "any") || !strings.Contains(target, f.Path) {
 			continue
 		}
+		f.ledger.Fire()
 		hit := *f
 		if f.Times > 0 {
 			f.Times--

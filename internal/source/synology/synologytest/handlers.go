@@ -17,7 +17,7 @@ import (
 
 func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
-// entryAliases are the Web API entry paths of §2; each may carry a
+// entryAliases are the Web API entry paths of docs/protocols/synology.md §2; each may carry a
 // trailing /<API name>.
 var entryAliases = []string{"/sharing/webapi/entry.cgi", "/webapi/entry.cgi", "/fsdownload/webapi/entry.cgi", "/sharing/webapi/auth.cgi", "/fsdownload/webapi/file_download.cgi"}
 

@@ -1,9 +1,8 @@
-package cli
+package source
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -13,7 +12,13 @@ import (
 // Password returns a secret from, in order: the file named by file, the
 // PS_PASSWORD environment variable, or a prompt on the terminal without
 // echo. It never comes from argv, so it stays out of ps and shell history.
-func Password(file, prompt string, errw io.Writer) (string, error) {
+// Its errors are usage errors (exit 2): the user gave no way to get one.
+func (e *AuthEnv) Password(file, prompt string) (string, error) {
+	pw, err := readPassword(file, prompt)
+	return pw, Usage(err)
+}
+
+func readPassword(file, prompt string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
