@@ -145,8 +145,8 @@ func (e *engine) record(j *job, got fetched) {
 }
 
 // fetchOnce is one attempt: open or resume the .part, stream the rest,
-// verify, sync and rename.
-func (e *engine) fetchOnce(j *job, task *progress.Task) (_ fetched, err error) {
+// verify, then commit it under its final name or discard it.
+func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 	rec := j.rec
 	src, _, err := e.opts.Opener.ForRecord(e.ctx, rec)
 	if err != nil {
@@ -159,156 +159,117 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (_ fetched, err error) {
 	if err := notALink(target, j.local); err != nil {
 		return fetched{}, err
 	}
-	part := partPath(target, rec)
-	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	p, err := openPart(partPath(target, rec), rec)
 	if err != nil {
 		return fetched{}, e.localErr(err)
 	}
-	defer func() {
-		if f == nil {
-			return
-		}
-		st, serr := f.Stat()
-		f.Close()
-		if err != nil && serr == nil && st.Size() == 0 {
-			os.Remove(part) // nothing to resume
-		}
-	}()
-	have, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return fetched{}, e.localErr(err)
-	}
+	defer p.close()
 	want := rec.Size
 	if want == 0 {
 		want = -1 // no size in the record: trust the source
 	}
-	hs := newHashes(rec)
-	if want >= 0 && have > want {
-		if have, err = restart(f, hs); err != nil {
+	if want >= 0 && p.have > want {
+		if err := p.restart(); err != nil {
 			return fetched{}, e.localErr(err)
 		}
 	}
-	if have > 0 {
-		if err := e.hashPrefix(j, f, have, hs); err != nil {
-			return fetched{}, err
+	if p.have > 0 {
+		if err := p.hashPrefix(j.buffer()); err != nil {
+			return fetched{}, e.localErr(err)
 		}
 	}
-	resumed := have > 0
-	if want < 0 || have < want {
-		if have, want, err = e.stream(j, src, f, hs, have, want, task); err != nil {
+	resumed := p.have > 0
+	if want < 0 || p.have < want {
+		if want, err = e.stream(j, src, p, want, task); err != nil {
 			if fault.ClassOf(err) == fault.Permanent {
-				f.Close()
-				f = nil
-				os.Remove(part) // its bytes cannot be trusted
+				p.discard() // its bytes cannot be trusted
 			}
 			return fetched{}, err
 		}
 	}
-	if want >= 0 && have < want {
-		return fetched{}, fault.Errorf(fault.Transient, "short body: got %d of %d bytes", have, want)
+	if want >= 0 && p.have < want {
+		return fetched{}, fault.Errorf(fault.Transient, "short body: got %d of %d bytes", p.have, want)
 	}
-	sum, err := hs.verify()
+	sum, err := p.hs.verify()
 	if err != nil {
-		f.Close()
-		f = nil
-		os.Remove(part)
+		p.discard()
 		if resumed {
 			return fetched{}, fault.Errorf(fault.Transient, "%v after resuming: starting over", err)
 		}
 		return fetched{}, fault.Wrap(fault.Permanent, err)
 	}
-	if err := e.opts.partSync(f); err != nil {
+	if err := p.commit(e.opts.partSync, sum, rec.Mtime, target); err != nil {
 		return fetched{}, e.localErr(err)
 	}
-	writeHashXattr(part, sum)
-	if err := f.Close(); err != nil {
-		f = nil
-		return fetched{}, e.localErr(err)
-	}
-	f = nil
-	if !rec.Mtime.IsZero() {
-		if err := os.Chtimes(part, rec.Mtime, rec.Mtime); err != nil {
-			return fetched{}, e.localErr(err)
-		}
-	}
-	// rename replaces a symlink at target instead of following it, and the
-	// folders were checked, so nothing is written outside the output folder.
-	if err := os.Rename(part, target); err != nil {
-		return fetched{}, e.localErr(err)
-	}
-	return fetched{size: have, sha: sum}, nil
+	return fetched{size: p.have, sha: sum}, nil
 }
 
-// stream opens the source at have and appends what it sends to f. It
-// returns the new length and the size, once known.
-func (e *engine) stream(j *job, src source.Source, f *os.File, hs *hashes, have, want int64, task *progress.Task) (int64, int64, error) {
+// stream opens the source where the part ends and appends what it sends.
+// It returns the size, once known.
+func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task *progress.Task) (int64, error) {
 	wd := e.watch()
 	defer wd.stop()
-	content, err := src.Open(wd.ctx, j.rec, have)
-	if errors.Is(err, source.ErrBadRange) && have > 0 {
+	content, err := src.Open(wd.ctx, j.rec, p.have)
+	if errors.Is(err, source.ErrBadRange) && p.have > 0 {
 		// 416: the part is not a prefix of what the source has now.
-		if have, err = restart(f, hs); err != nil {
-			return have, want, e.localErr(err)
+		if err := p.restart(); err != nil {
+			return want, e.localErr(err)
 		}
 		task.Restart()
 		content, err = src.Open(wd.ctx, j.rec, 0)
 	}
 	if errors.Is(err, source.ErrBadRange) {
-		return have, want, fault.Errorf(fault.Permanent, "the source rejects reading from byte 0")
+		return want, fault.Errorf(fault.Permanent, "the source rejects reading from byte 0")
 	}
 	if err != nil {
-		return have, want, e.classify(wd, err)
+		return want, e.classify(wd, err)
 	}
 	defer content.Close()
-	if content.Offset != have {
+	if content.Offset != p.have {
 		if content.Offset != 0 {
-			return have, want, fault.Errorf(fault.Transient, "asked for bytes from %d, the source sent from %d", have, content.Offset)
+			return want, fault.Errorf(fault.Transient, "asked for bytes from %d, the source sent from %d", p.have, content.Offset)
 		}
 		// The source could not seek (HTTP 200 to a Range request): start over.
-		if have, err = restart(f, hs); err != nil {
-			return have, want, e.localErr(err)
+		if err := p.restart(); err != nil {
+			return want, e.localErr(err)
 		}
 		task.Restart()
 	}
 	if content.Size >= 0 && want >= 0 && content.Size != want {
-		return have, want, fault.Errorf(fault.Permanent, "the source reports %d bytes, the record says %d", content.Size, want)
+		return want, fault.Errorf(fault.Permanent, "the source reports %d bytes, the record says %d", content.Size, want)
 	}
 	if want < 0 && content.Size >= 0 {
 		want = content.Size
 	}
-	if _, err := f.Seek(have, io.SeekStart); err != nil {
-		return have, want, e.localErr(err)
+	if err := p.seekEnd(); err != nil {
+		return want, e.localErr(err)
 	}
-	have, err = e.copy(j, f, content, hs, have, want, wd, task)
-	return have, want, err
+	return want, e.copy(j, p, content, want, wd, task)
 }
 
-// copy moves bytes from r to f in large chunks, hashing as it goes.
-func (e *engine) copy(j *job, f *os.File, r io.Reader, hs *hashes, have, want int64, wd *watchdog, task *progress.Task) (int64, error) {
+// copy moves bytes from r to the part in large chunks.
+func (e *engine) copy(j *job, p *partFile, r io.Reader, want int64, wd *watchdog, task *progress.Task) error {
 	buf := j.buffer()
 	for {
 		start := time.Now()
 		n, rerr := readChunk(r, buf, wd)
 		if n > 0 {
-			if want >= 0 && have+int64(n) > want {
-				return have, fault.Errorf(fault.Permanent, "the source sent more than the %d bytes the record says", want)
+			if want >= 0 && p.have+int64(n) > want {
+				return fault.Errorf(fault.Permanent, "the source sent more than the %d bytes the record says", want)
 			}
-			if _, err := f.Write(buf[:n]); err != nil {
-				return have, e.localErr(err)
+			if err := p.write(buf[:n]); err != nil {
+				return e.localErr(err)
 			}
-			startWriteback(f, have, int64(n))
-			hs.Write(buf[:n])
-			have += int64(n)
 			task.Add(n, time.Since(start))
 			if e.opts.testHookPart != nil {
-				e.opts.testHookPart(j.local, have)
+				e.opts.testHookPart(j.local, p.have)
 			}
 		}
 		if rerr == io.EOF {
-			return have, nil
+			return nil
 		}
 		if rerr != nil {
-			return have, e.classify(wd, rerr)
+			return e.classify(wd, rerr)
 		}
 	}
 }
@@ -328,24 +289,6 @@ func readChunk(r io.Reader, buf []byte, wd *watchdog) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// restart empties the part and the hashes.
-func restart(f *os.File, hs *hashes) (int64, error) {
-	hs.reset()
-	if err := f.Truncate(0); err != nil {
-		return 0, err
-	}
-	_, err := f.Seek(0, io.SeekStart)
-	return 0, err
-}
-
-// hashPrefix feeds the bytes already in the part to the hashes.
-func (e *engine) hashPrefix(j *job, f *os.File, n int64, hs *hashes) error {
-	if _, err := io.CopyBuffer(hs, io.NewSectionReader(f, 0, n), j.buffer()); err != nil {
-		return e.localErr(err)
-	}
-	return nil
 }
 
 // verify re-hashes a file the manifest has; false means download it again.

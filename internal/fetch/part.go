@@ -1,0 +1,114 @@
+package fetch
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/ps-photos/ps/internal/record"
+)
+
+// partFile is a download in progress: NAME.XXXXXXXX.part beside its
+// target, how many bytes it holds and their hashes. It ends in commit (the
+// bytes take the final name) or discard (they are deleted); close alone
+// keeps it for the next attempt or run to resume.
+type partFile struct {
+	path string
+	f    *os.File // nil once committed, discarded or closed
+	have int64
+	hs   *hashes
+}
+
+// openPart opens (or creates) the part at path, positioned at its end.
+func openPart(path string, rec *record.Record) (*partFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|oNoFollow, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	have, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &partFile{path: path, f: f, have: have, hs: newHashes(rec)}, nil
+}
+
+// hashPrefix feeds the bytes already in the part to the hashes.
+func (p *partFile) hashPrefix(buf []byte) error {
+	_, err := io.CopyBuffer(p.hs, io.NewSectionReader(p.f, 0, p.have), buf)
+	return err
+}
+
+// restart empties the part and the hashes.
+func (p *partFile) restart() error {
+	p.hs.reset()
+	p.have = 0
+	if err := p.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := p.f.Seek(0, io.SeekStart)
+	return err
+}
+
+// seekEnd puts the write position after the bytes the part holds.
+func (p *partFile) seekEnd() error {
+	_, err := p.f.Seek(p.have, io.SeekStart)
+	return err
+}
+
+// write appends b, hashing it, and starts its writeback.
+func (p *partFile) write(b []byte) error {
+	if _, err := p.f.Write(b); err != nil {
+		return err
+	}
+	startWriteback(p.f, p.have, int64(len(b)))
+	p.hs.Write(b)
+	p.have += int64(len(b))
+	return nil
+}
+
+// commit gives the verified bytes (sha256 sum) their final name: synced,
+// stamped with the item's mtime, renamed over target. rename replaces a
+// symlink at target instead of following it, and the folders were
+// checked, so nothing is written outside the output folder. A failure
+// keeps the part.
+func (p *partFile) commit(sync func(*os.File) error, sum string, mtime time.Time, target string) error {
+	f := p.f
+	if err := sync(f); err != nil {
+		return err
+	}
+	writeHashXattr(p.path, sum)
+	p.f = nil
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if !mtime.IsZero() {
+		if err := os.Chtimes(p.path, mtime, mtime); err != nil {
+			return err
+		}
+	}
+	return os.Rename(p.path, target)
+}
+
+// discard deletes the part: its bytes cannot be trusted.
+func (p *partFile) discard() {
+	if p.f != nil {
+		p.f.Close()
+		p.f = nil
+	}
+	os.Remove(p.path)
+}
+
+// close keeps the part for a resume, unless it is empty: then there is
+// nothing to resume and no reason to leave a file behind.
+func (p *partFile) close() {
+	if p.f == nil {
+		return
+	}
+	st, err := p.f.Stat()
+	p.f.Close()
+	p.f = nil
+	if err == nil && st.Size() == 0 {
+		os.Remove(p.path)
+	}
+}
