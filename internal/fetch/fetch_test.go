@@ -864,3 +864,31 @@ func TestCancelStopsReadingAnEndlessInput(t *testing.T) {
 		t.Fatalf("err %v, stats %+v after %v", err, stats, time.Since(start))
 	}
 }
+
+// Ctrl-C stops a copy from a local folder in flight, not after the file:
+// the part holds a few chunks of a file many times their size.
+func TestCancelStopsALocalCopy(t *testing.T) {
+	srcDir, dir := t.TempDir(), t.TempDir()
+	size := 64 << 20
+	if err := os.WriteFile(filepath.Join(srcDir, "big.mov"), payload(size, 12), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := &record.Record{Type: record.TypeItem, Source: local.Location(srcDir), ID: "big.mov", Path: "big.mov", Size: int64(size)}
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := testOptions(t, dir)
+	opts.testHookPart = func(string, int64) { cancel() }
+	var in bytes.Buffer
+	b, _ := rec.MarshalJSON()
+	in.Write(append(b, '\n'))
+	stats, err := Run(ctx, &in, record.NewEncoder(io.Discard), opts)
+	if err != nil || !stats.Canceled || stats.Failed != 1 {
+		t.Fatalf("err %v stats %+v", err, stats)
+	}
+	st, err := os.Stat(partPath(filepath.Join(dir, "big.mov"), rec))
+	if err != nil {
+		t.Fatalf("the part was not kept: %v", err)
+	}
+	if st.Size() > int64(size)/4 {
+		t.Errorf("the copy went on after Ctrl-C: the part holds %d of %d bytes", st.Size(), size)
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
 )
 
@@ -157,4 +158,24 @@ type AuthEnv struct {
 	Out   *record.Encoder
 	Stdin io.Reader
 	Err   io.Writer
+}
+
+// BindContext returns rc with reads that fail once ctx is done. Open uses
+// it so that Ctrl-C (or ps-fetch's idle timeout) stops a copy in flight:
+// a local file or a body already buffered would otherwise be read to its
+// end whatever the context says.
+func BindContext(ctx context.Context, rc io.ReadCloser) io.ReadCloser {
+	return &ctxReader{ReadCloser: rc, ctx: ctx}
+}
+
+type ctxReader struct {
+	io.ReadCloser
+	ctx context.Context
+}
+
+func (r *ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, fault.Wrap(fault.Canceled, err)
+	}
+	return r.ReadCloser.Read(p)
 }

@@ -44,7 +44,11 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 		}
 		switch code := resp.StatusCode; {
 		case code == http.StatusOK || code == http.StatusPartialContent:
-			return content(resp, offset)
+			c, err := content(resp, offset)
+			if err == nil {
+				c.ReadCloser = source.BindContext(ctx, c.ReadCloser)
+			}
+			return c, err
 		case code == http.StatusUnauthorized && !refreshed:
 			resp.Body.Close()
 			s.tok.invalidate(access)

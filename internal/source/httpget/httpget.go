@@ -91,14 +91,14 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return &source.Content{ReadCloser: body{resp.Body, ctx}, Offset: 0, Size: resp.ContentLength}, nil
+		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: 0, Size: resp.ContentLength}, nil
 	case http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
 			resp.Body.Close()
 			return nil, fault.Errorf(fault.Transient, "%s: asked for bytes from %d, got Content-Range %q", redact(item.URL), offset, resp.Header.Get("Content-Range"))
 		}
-		return &source.Content{ReadCloser: body{resp.Body, ctx}, Offset: start, Size: total}, nil
+		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: start, Size: total}, nil
 	case http.StatusRequestedRangeNotSatisfiable:
 		drain(resp)
 		return nil, source.ErrBadRange

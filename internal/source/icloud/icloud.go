@@ -423,6 +423,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 		}
 		c, err := s.get(ctx, u, offset)
 		if err == nil {
+			c.ReadCloser = source.BindContext(ctx, c.ReadCloser)
 			return c, nil
 		}
 		if st := statusOf(err); (st == http.StatusGone || st == http.StatusForbidden) && attempt < 3 {

@@ -240,7 +240,7 @@ func hashFile(ctx context.Context, abs string) (string, error) {
 }
 
 // Open reads an item from offset. The id must stay inside the root.
-func (s *Source) Open(_ context.Context, item *record.Record, offset int64) (*source.Content, error) {
+func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*source.Content, error) {
 	rel := item.ID
 	if rel == "" {
 		rel = item.Path
@@ -269,7 +269,7 @@ func (s *Source) Open(_ context.Context, item *record.Record, offset int64) (*so
 		f.Close()
 		return nil, classify(err)
 	}
-	return &source.Content{ReadCloser: f, Offset: offset, Size: st.Size()}, nil
+	return &source.Content{ReadCloser: source.BindContext(ctx, f), Offset: offset, Size: st.Size()}, nil
 }
 
 // Location is the file:// URL of the root.

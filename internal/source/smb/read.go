@@ -34,7 +34,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 		return nil, source.ErrBadRange
 	}
 	r := &reader{
-		src: s, name: p, off: offset, chunk: max(s.ChunkSize, 4096), depth: max(s.ReadAhead, 1),
+		ctx: ctx, src: s, name: p, off: offset, chunk: max(s.ChunkSize, 4096), depth: max(s.ReadAhead, 1),
 	}
 	_, err = s.policy.Do(ctx, func(int) error {
 		if err := ctx.Err(); err != nil {
@@ -109,6 +109,7 @@ func (r *reader) open(share *smb2.Share) error {
 // in flight. Errors are classified; a transport error marks the connection
 // broken, and ps-fetch resumes from the offset it reached.
 type reader struct {
+	ctx   context.Context // a cancelled one ends the reads
 	src   *Source
 	conn  *conn
 	f     *smb2.File
@@ -185,6 +186,9 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 func (r *reader) fill() error {
 	if r.err != nil {
 		return r.err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return fault.Wrap(fault.Canceled, err) // not kept: Close still returns the connection
 	}
 	if r.buf != nil {
 		r.putBuf(r.buf)

@@ -71,6 +71,7 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("OpenAtOffset", func(t *testing.T) { testOffset(t, cfg) })
 	t.Run("SinkErrorStopsList", func(t *testing.T) { testSinkError(t, cfg) })
 	t.Run("CancelEndsList", func(t *testing.T) { testCancel(t, cfg) })
+	t.Run("CancelStopsRead", func(t *testing.T) { testCancelRead(t, cfg) })
 	t.Run("VanishedItemIsNotFound", func(t *testing.T) { testVanished(t, cfg) })
 }
 
@@ -255,6 +256,47 @@ func testCancel(t *testing.T, cfg Config) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("List did not return within 10s of cancellation")
+	}
+}
+
+// testCancelRead cancels the context of an open item after its first
+// bytes: the reads after that must fail (Ctrl-C stops a copy in flight,
+// not only the next request).
+func testCancelRead(t *testing.T, cfg Config) {
+	files := Fixture()
+	src, opts := cfg.New(t, files)
+	defer src.Close()
+	got := collect(t, cfg, src, opts)
+	f := files[2] // the large one
+	it := got[cfg.key(f.Path)]
+	if it == nil {
+		t.Fatalf("file %q not listed", f.Path)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := src.Open(ctx, it, 0)
+	if err != nil {
+		t.Fatalf("Open %s: %v", it.Path, err)
+	}
+	defer c.Close()
+	if _, err := io.ReadFull(c, make([]byte, 4096)); err != nil {
+		t.Fatalf("read %s: %v", it.Path, err)
+	}
+	cancel()
+	done := make(chan error, 1)
+	var n int64
+	go func() {
+		var err error
+		n, err = io.Copy(io.Discard, c)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("read the remaining %d bytes after the context was cancelled, want an error", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a read did not return within 10s of cancellation")
 	}
 }
 

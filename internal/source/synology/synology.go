@@ -183,6 +183,9 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	if err != nil {
 		return nil, err
 	}
+	if content.ReadCloser != nil {
+		content.ReadCloser = source.BindContext(ctx, content.ReadCloser)
+	}
 	return content, nil
 }
 

@@ -67,17 +67,25 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	if err != nil {
 		return nil, err
 	}
+	var c *source.Content
 	if loc.archive == "" {
-		return s.openFile(loc.file, offset)
+		c, err = s.openFile(loc.file, offset)
+	} else {
+		kind, ok := archiveKind(loc.archive)
+		switch {
+		case !ok:
+			return nil, fault.Errorf(fault.Permanent, "%s is not a Takeout archive", loc.archive)
+		case kind == partZip:
+			c, err = s.openZip(loc.archive, loc.entry, offset)
+		default:
+			c, err = s.openTar(ctx, loc.archive, kind == partTgz, loc, offset)
+		}
 	}
-	kind, ok := archiveKind(loc.archive)
-	if !ok {
-		return nil, fault.Errorf(fault.Permanent, "%s is not a Takeout archive", loc.archive)
+	if err != nil {
+		return nil, err
 	}
-	if kind == partZip {
-		return s.openZip(loc.archive, loc.entry, offset)
-	}
-	return s.openTar(ctx, loc.archive, kind == partTgz, loc, offset)
+	c.ReadCloser = source.BindContext(ctx, c.ReadCloser)
+	return c, nil
 }
 
 func (s *Source) openFile(abs string, offset int64) (*source.Content, error) {
