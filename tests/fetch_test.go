@@ -27,7 +27,8 @@ import (
 //	fetchctl fail NAME FAULT…    queue more faults for NAME
 //	fetchctl rate BYTES/S        change the bandwidth limit (0: none)
 //	fetchctl hits NAME N         assert the server saw N requests for NAME
-//	mkbig FILE MIB               write MIB MiB of pseudo-random bytes
+//	fetchctl replace NAME FILE   serve FILE's bytes as NAME from now on
+//	mkbig FILE MIB [SEED]        write MIB MiB of pseudo-random bytes
 //	waitpart DIR BYTES           wait (up to 60 s) until a *.part file under
 //	                             DIR holds at least BYTES
 func init() {
@@ -115,7 +116,7 @@ func fetchCtl(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	srv := v.(*fetchtest.Server)
 	if len(args) < 2 {
-		ts.Fatalf("usage: fetchctl fail NAME FAULT… | rate BYTES/S | hits NAME N")
+		ts.Fatalf("usage: fetchctl fail NAME FAULT… | rate BYTES/S | replace NAME FILE | hits NAME N")
 	}
 	switch args[0] {
 	case "fail":
@@ -124,6 +125,13 @@ func fetchCtl(ts *testscript.TestScript, neg bool, args []string) {
 		r, err := strconv.ParseInt(args[1], 10, 64)
 		ts.Check(err)
 		srv.SetRate(r)
+	case "replace":
+		if len(args) != 3 {
+			ts.Fatalf("usage: fetchctl replace NAME FILE")
+		}
+		data, err := os.ReadFile(ts.MkAbs(args[2]))
+		ts.Check(err)
+		srv.Add(args[1], data, time.Now().UTC().Truncate(time.Second))
 	case "hits":
 		if len(args) != 3 {
 			ts.Fatalf("usage: fetchctl hits NAME N")
@@ -139,12 +147,18 @@ func fetchCtl(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func mkBig(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: mkbig FILE MIB")
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: mkbig FILE MIB [SEED]")
 	}
 	mib, err := strconv.Atoi(args[1])
 	ts.Check(err)
-	rng := rand.NewChaCha8([32]byte{byte(mib)})
+	seed := [32]byte{byte(mib)}
+	if len(args) == 3 {
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		seed[1] = byte(n)
+	}
+	rng := rand.NewChaCha8(seed)
 	data := make([]byte, mib<<20)
 	rng.Read(data)
 	p := ts.MkAbs(args[0])

@@ -209,8 +209,19 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task *progress.Task) (int64, error) {
 	wd := e.watch()
 	defer wd.stop()
-	content, err := src.Open(wd.ctx, j.rec, p.have)
-	if errors.Is(err, source.ErrBadRange) && p.have > 0 {
+	ctx := wd.ctx
+	if p.have > 0 {
+		ctx = source.WithIfRange(ctx, p.version)
+	}
+	content, err := src.Open(ctx, j.rec, p.have)
+	if err == nil && p.have > 0 && content.Offset == p.have && !p.resumable(content.Version) {
+		// The source changed since the part was begun (a source that
+		// ignores If-Range, or a file): its bytes are of another version.
+		e.log.Debug(fmt.Sprintf("%s: the source changed since the partial download began: starting over", j.local))
+		content.Close()
+		err = errChanged
+	}
+	if (errors.Is(err, source.ErrBadRange) || err == errChanged) && p.have > 0 {
 		// 416: the part is not a prefix of what the source has now.
 		if err := p.restart(); err != nil {
 			return want, e.localErr(err)
@@ -241,11 +252,17 @@ func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task
 	if want < 0 && content.Size >= 0 {
 		want = content.Size
 	}
+	if p.have == 0 {
+		p.setVersion(content.Version) // before the first byte
+	}
 	if err := p.seekEnd(); err != nil {
 		return want, e.localErr(err)
 	}
 	return want, e.copy(j, p, content, want, wd, task)
 }
+
+// errChanged stands for a source whose item changed under a part.
+var errChanged = errors.New("the item changed since the partial download began")
 
 // copy moves bytes from r to the part in large chunks.
 func (e *engine) copy(j *job, p *partFile, r io.Reader, want int64, wd *watchdog, task *progress.Task) error {

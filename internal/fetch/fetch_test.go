@@ -317,7 +317,9 @@ func TestResumeFromPartLeftBehind(t *testing.T) {
 	data := payload(2<<20, 4)
 	rec := srv.add("r.bin", data)
 	target := filepath.Join(dir, "r.bin")
-	os.WriteFile(partPath(target, rec), data[:777777], 0o644)
+	part := partPath(target, rec)
+	os.WriteFile(part, data[:777777], 0o644)
+	writeVersionXattr(part, srv.ETag("r.bin")) // begun from this version
 	r := runFetch(t, testOptions(t, dir), rec)
 	if r.stats.Downloaded != 1 {
 		t.Fatalf("%+v %v", r.stats, r.out)
@@ -329,6 +331,118 @@ func TestResumeFromPartLeftBehind(t *testing.T) {
 	if rs := srv.Ranges("r.bin"); len(rs) != 1 || rs[0] != "bytes=777777-" {
 		t.Errorf("requests %q, want one Range from 777777", rs)
 	}
+}
+
+// A part that says nothing of the version it was begun from (an older
+// ps-fetch's) is not completed with bytes that may be of another.
+func TestPartWithoutVersionStartsOver(t *testing.T) {
+	srv := newFakeHTTP(t)
+	dir := t.TempDir()
+	data := payload(2<<20, 4)
+	rec := srv.add("r.bin", data)
+	target := filepath.Join(dir, "r.bin")
+	os.WriteFile(partPath(target, rec), payload(777777, 5), 0o644)
+	r := runFetch(t, testOptions(t, dir), rec)
+	if r.stats.Downloaded != 1 {
+		t.Fatalf("%+v %v", r.stats, r.out)
+	}
+	mustFile(t, target, data)
+	if rs := srv.Ranges("r.bin"); rs[len(rs)-1] != "" {
+		t.Errorf("requests %q, want the last from byte 0", rs)
+	}
+	if _, stored := readVersionXattr(target); stored {
+		if v, _ := readVersionXattr(target); v != "" {
+			t.Errorf("the part's version %q went along to the file", v)
+		}
+	}
+}
+
+// interrupted runs a fetch of rec that Ctrl-C stops after its first
+// write, leaving a part.
+func interrupted(t *testing.T, opts Options, rec *record.Record) int64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts.Jobs = 1
+	opts.testHookPart = func(string, int64) { cancel() }
+	var in bytes.Buffer
+	b, _ := rec.MarshalJSON()
+	in.Write(append(b, '\n'))
+	stats, err := Run(ctx, &in, record.NewEncoder(io.Discard), opts)
+	if err != nil || stats.Failed != 1 {
+		t.Fatalf("err %v stats %+v", err, stats)
+	}
+	st, err := os.Stat(partPath(filepath.Join(opts.Dir, filepath.FromSlash(rec.Path)), rec))
+	if err != nil || st.Size() == 0 || st.Size() >= rec.Size {
+		t.Fatalf("no partial download left: %v", err)
+	}
+	return st.Size()
+}
+
+// The source's bytes change (same size) between an interrupted run and
+// the next: the part is of the old version and must not be completed with
+// the new one. Over HTTP the server answers the If-Range with the whole
+// new file; a local file is told by its mtime and size.
+func TestResumeRestartsWhenTheSourceChanged(t *testing.T) {
+	size := 8 << 20
+	oldData, newData := payload(size, 21), payload(size, 22)
+	t.Run("http", func(t *testing.T) {
+		srv := newFakeHTTP(t)
+		dir := t.TempDir()
+		rec := srv.add("v.bin", oldData)
+		interrupted(t, testOptions(t, dir), rec)
+		srv.add("v.bin", newData)
+		r := runFetch(t, testOptions(t, dir), rec)
+		if r.stats.Downloaded != 1 {
+			t.Fatalf("%+v %v", r.stats, r.out)
+		}
+		mustFile(t, filepath.Join(dir, "v.bin"), newData)
+		if got := r.out[0].Hash["sha256"]; got != sha(newData) {
+			t.Errorf("reported sha256 %s, want the new bytes'", got)
+		}
+		if rs := srv.Ranges("v.bin"); len(rs) != 2 || rs[1] == "" {
+			t.Errorf("requests %q: want the resume to ask for a range (and get the whole new file)", rs)
+		}
+		noParts(t, dir)
+	})
+	t.Run("local", func(t *testing.T) {
+		srcDir, dir := t.TempDir(), t.TempDir()
+		p := filepath.Join(srcDir, "v.bin")
+		if err := os.WriteFile(p, oldData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rec := &record.Record{Type: record.TypeItem, Source: local.Location(srcDir), ID: "v.bin", Path: "v.bin", Size: int64(size)}
+		interrupted(t, testOptions(t, dir), rec)
+		if err := os.WriteFile(p, newData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		later := time.Now().Add(time.Second)
+		os.Chtimes(p, later, later)
+		r := runFetch(t, testOptions(t, dir), rec)
+		if r.stats.Downloaded != 1 {
+			t.Fatalf("%+v %v", r.stats, r.out)
+		}
+		mustFile(t, filepath.Join(dir, "v.bin"), newData)
+		noParts(t, dir)
+	})
+	t.Run("unchanged local resumes", func(t *testing.T) {
+		srcDir, dir := t.TempDir(), t.TempDir()
+		if err := os.WriteFile(filepath.Join(srcDir, "v.bin"), oldData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rec := &record.Record{Type: record.TypeItem, Source: local.Location(srcDir), ID: "v.bin", Path: "v.bin", Size: int64(size)}
+		have := interrupted(t, testOptions(t, dir), rec)
+		var offsets []int64
+		opts := testOptions(t, dir)
+		opts.testHookPart = func(_ string, n int64) { offsets = append(offsets, n) }
+		if r := runFetch(t, opts, rec); r.stats.Downloaded != 1 {
+			t.Fatalf("%+v %v", r.stats, r.out)
+		}
+		mustFile(t, filepath.Join(dir, "v.bin"), oldData)
+		if len(offsets) == 0 || offsets[0] <= have {
+			t.Errorf("writes ended at %v: the part of %d bytes was not resumed", offsets, have)
+		}
+	})
 }
 
 func TestManifestSkipsWithoutNetwork(t *testing.T) {

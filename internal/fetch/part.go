@@ -1,6 +1,8 @@
 package fetch
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
 	"time"
@@ -17,6 +19,12 @@ type partFile struct {
 	f    *os.File // nil once committed, discarded or closed
 	have int64
 	hs   *hashes
+	// version is the source's version of the bytes the part holds (see
+	// source.Content.Version), kept in an attribute of the part across
+	// runs; "" for none. versioned is false where the file system keeps
+	// no attributes: then a part is resumed as it is.
+	version   string
+	versioned bool
 }
 
 // openPart opens (or creates) the part at path, positioned at its end.
@@ -30,7 +38,37 @@ func openPart(path string, rec *record.Record) (*partFile, error) {
 		f.Close()
 		return nil, err
 	}
-	return &partFile{path: path, f: f, have: have, hs: newHashes(rec)}, nil
+	p := &partFile{path: path, f: f, have: have, hs: newHashes(rec), versioned: true}
+	if have > 0 {
+		p.version, p.versioned = readVersionXattr(path)
+	}
+	return p, nil
+}
+
+// setVersion records the version of the bytes an empty part is about to
+// receive. A version that cannot be stored reads back as none, and the
+// part then starts over rather than resume.
+func (p *partFile) setVersion(v string) {
+	p.version = versionTag(v)
+	writeVersionXattr(p.path, p.version)
+}
+
+// resumable reports whether the part may be completed with bytes of the
+// source's version v: it was started from v, or nothing tells otherwise
+// (the source gives no versions, the file system keeps no attributes). A
+// part without a version (an older ps-fetch's, or one begun without one)
+// is not resumed from a source that has versions.
+func (p *partFile) resumable(v string) bool {
+	return v == "" || !p.versioned || p.version == versionTag(v)
+}
+
+// versionTag keeps a long validator short enough for an attribute.
+func versionTag(v string) string {
+	if len(v) <= 200 {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "sha256 " + hex.EncodeToString(sum[:])
 }
 
 // hashPrefix feeds the bytes already in the part to the hashes.
@@ -78,6 +116,9 @@ func (p *partFile) commit(sync func(*os.File) error, sum string, mtime time.Time
 		return err
 	}
 	writeHashXattr(p.path, sum)
+	if p.version != "" {
+		writeVersionXattr(p.path, "") // the part's business, not the file's
+	}
 	p.f = nil
 	if err := f.Close(); err != nil {
 		return err

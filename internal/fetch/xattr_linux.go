@@ -9,6 +9,7 @@ const (
 	oNoFollow      = syscall.O_NOFOLLOW
 	syscallENOTDIR = syscall.ENOTDIR
 	hashXattr      = "user.ps.sha256"
+	versionXattr   = "user.ps.version"
 )
 
 // writeHashXattr stores a file's sha256 in an extended attribute, so a
@@ -27,6 +28,32 @@ func readHashXattr(p string) string {
 		return ""
 	}
 	return string(buf[:n])
+}
+
+// writeVersionXattr stores on a part the version of the source's bytes it
+// holds ("" removes it). An attribute survives a SIGKILL and goes with the
+// part, so nothing else needs cleaning up.
+func writeVersionXattr(p, v string) {
+	if v == "" {
+		_ = syscall.Removexattr(p, versionXattr)
+		return
+	}
+	_ = syscall.Setxattr(p, versionXattr, []byte(v), 0)
+}
+
+// readVersionXattr returns the version stored on a part ("" when none
+// is); stored is false where the file system keeps no user attributes,
+// so nothing can be told.
+func readVersionXattr(p string) (v string, stored bool) {
+	var buf [512]byte
+	n, err := syscall.Getxattr(p, versionXattr, buf[:])
+	switch {
+	case err == nil:
+		return string(buf[:n]), true
+	case err == syscall.ENOTSUP:
+		return "", false
+	}
+	return "", true
 }
 
 // syncData flushes a file's bytes (not its times, which the rename

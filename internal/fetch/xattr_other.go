@@ -16,6 +16,10 @@ func writeHashXattr(p, sum string) {}
 
 func readHashXattr(p string) string { return "" }
 
+func writeVersionXattr(p, v string) {}
+
+func readVersionXattr(p string) (string, bool) { return "", false }
+
 func syncData(f *os.File) error { return f.Sync() }
 
 func startWriteback(*os.File, int64, int64) {}

@@ -22,7 +22,10 @@
 //     tokens, passwords) never go into a record other than a session record.
 //   - Open returns the bytes of an item from offset. When the source cannot
 //     honour the offset (an HTTP server answering 200 to a Range request) it
-//     returns Content.Offset 0 and the caller restarts the file. A range the
+//     returns Content.Offset 0 and the caller restarts the file. It reports
+//     the version of the bytes in Content.Version where it can, honours
+//     WithIfRange (HTTP sources send If-Range), and its reader fails once
+//     ctx is done (BindContext). A range the
 //     server rejects as unsatisfiable is ErrBadRange. A vanished item is
 //     fault.NotFound; an expired session is fault.Auth with a Hint naming
 //     the ps-auth command to run.
@@ -106,6 +109,9 @@ type Content struct {
 	Offset int64
 	// Size is the item's full size as the source reports it, or -1.
 	Size int64
+	// Version names the version of the item these bytes are of (see
+	// HTTPVersion, FileVersion), or "" when the source cannot tell.
+	Version string
 }
 
 // ErrBadRange means the source rejected the offset (HTTP 416): the caller

@@ -6,6 +6,7 @@ package fetchtest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,7 @@ type Server struct {
 	mu     sync.Mutex
 	files  map[string][]byte
 	mtimes map[string]time.Time
+	etags  map[string]string
 	faults map[string][]Fault
 	hits   map[string]int
 	ranges map[string][]string
@@ -52,7 +54,7 @@ type Server struct {
 
 // New starts a server; Close stops it.
 func New() *Server {
-	s := &Server{files: map[string][]byte{}, mtimes: map[string]time.Time{}, faults: map[string][]Fault{},
+	s := &Server{files: map[string][]byte{}, mtimes: map[string]time.Time{}, etags: map[string]string{}, faults: map[string][]Fault{},
 		hits: map[string]int{}, ranges: map[string][]string{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -66,12 +68,15 @@ func (s *Server) Close() {
 }
 
 // Add serves data at /name, applying faults to the first requests, and
-// returns an item record for it (url, path, name, size, mtime).
+// returns an item record for it (url, path, name, size, mtime). Adding a
+// name again replaces its bytes. Whole answers carry a strong ETag of the
+// bytes, and If-Range is honoured.
 func (s *Server) Add(name string, data []byte, mtime time.Time, faults ...Fault) *record.Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.files[name] = data
 	s.mtimes[name] = mtime
+	s.etags[name] = fmt.Sprintf(`"%x"`, sha256.Sum256(data))
 	s.faults[name] = append([]Fault(nil), faults...)
 	return s.item(name)
 }
@@ -94,6 +99,13 @@ func (s *Server) item(name string) *record.Record {
 	base := name[strings.LastIndexByte(name, '/')+1:]
 	return &record.Record{Type: record.TypeItem, URL: s.URL + "/" + name, Path: name, Name: base,
 		Size: int64(len(s.files[name])), Mtime: s.mtimes[name], Media: record.MediaOf(base)}
+}
+
+// ETag is the validator the server sends for name.
+func (s *Server) ETag(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.etags[name]
 }
 
 // Hits is how many requests name got.
@@ -121,12 +133,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fault, s.faults[name] = q[0], q[1:]
 	}
 	rate := s.rate
+	etag := s.etags[name]
 	s.mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	half := len(data) / 2
+	w.Header().Set("ETag", etag) // also on faults: what a real server does
 	setLength := func(n int) { w.Header().Set("Content-Length", strconv.Itoa(n)) }
 	switch fault {
 	case E500:

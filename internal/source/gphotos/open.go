@@ -37,6 +37,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 		}
 		if offset > 0 {
 			req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+			source.SetIfRange(ctx, req, offset)
 		}
 		resp, access, err := s.do(req)
 		if err != nil {
@@ -82,7 +83,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 }
 
 func content(resp *http.Response, offset int64) (*source.Content, error) {
-	c := &source.Content{ReadCloser: resp.Body, Size: -1}
+	c := &source.Content{ReadCloser: resp.Body, Size: -1, Version: source.HTTPVersion(resp.Header)}
 	if resp.StatusCode == http.StatusPartialContent {
 		// "bytes START-END/SIZE"
 		cr := strings.TrimPrefix(resp.Header.Get("Content-Range"), "bytes ")

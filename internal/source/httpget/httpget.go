@@ -84,6 +84,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	}
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		source.SetIfRange(ctx, req, offset)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -91,14 +92,14 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: 0, Size: resp.ContentLength}, nil
+		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: 0, Size: resp.ContentLength, Version: source.HTTPVersion(resp.Header)}, nil
 	case http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
 			resp.Body.Close()
 			return nil, fault.Errorf(fault.Transient, "%s: asked for bytes from %d, got Content-Range %q", redact(item.URL), offset, resp.Header.Get("Content-Range"))
 		}
-		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: start, Size: total}, nil
+		return &source.Content{ReadCloser: source.BindContext(ctx, body{resp.Body, ctx}), Offset: start, Size: total, Version: source.HTTPVersion(resp.Header)}, nil
 	case http.StatusRequestedRangeNotSatisfiable:
 		drain(resp)
 		return nil, source.ErrBadRange

@@ -447,13 +447,14 @@ func (s *Source) get(ctx context.Context, u string, offset int64) (*source.Conte
 		}
 		req.Header.Set("User-Agent", userAgent)
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+		source.SetIfRange(ctx, req, offset)
 		resp, err := s.c.download.Do(req)
 		if err != nil {
 			return classifyNet("download", err)
 		}
 		switch resp.StatusCode {
 		case http.StatusOK, http.StatusPartialContent:
-			content = &source.Content{ReadCloser: resp.Body, Size: -1}
+			content = &source.Content{ReadCloser: resp.Body, Size: -1, Version: source.HTTPVersion(resp.Header)}
 			if resp.StatusCode == http.StatusPartialContent {
 				content.Offset = offset
 				content.Size = contentRangeSize(resp.Header.Get("Content-Range"))

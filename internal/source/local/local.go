@@ -269,7 +269,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 		f.Close()
 		return nil, classify(err)
 	}
-	return &source.Content{ReadCloser: source.BindContext(ctx, f), Offset: offset, Size: st.Size()}, nil
+	return &source.Content{ReadCloser: source.BindContext(ctx, f), Offset: offset, Size: st.Size(), Version: source.FileVersion(st.ModTime(), st.Size())}, nil
 }
 
 // Location is the file:// URL of the root.

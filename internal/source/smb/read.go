@@ -60,7 +60,7 @@ func (s *Source) Open(ctx context.Context, item *record.Record, offset int64) (*
 	if err != nil {
 		return nil, err
 	}
-	return &source.Content{ReadCloser: r, Offset: offset, Size: r.size}, nil
+	return &source.Content{ReadCloser: r, Offset: offset, Size: r.size, Version: r.version}, nil
 }
 
 // open opens the file and reads its first chunk. Most photos and songs fit
@@ -74,10 +74,12 @@ func (r *reader) open(share *smb2.Share) error {
 	}
 	buf := r.getBuf()[:r.chunk]
 	n, rerr := f.ReadAt(buf, r.off)
+	read := rerr == nil || errors.Is(rerr, io.EOF)
 	switch {
-	case rerr == nil && n == len(buf), errors.Is(rerr, io.EOF) && n == 0:
-		// More may follow, or nothing is at offset (the end, or past it):
-		// ask for the size.
+	case read && (n == len(buf) || n == 0 || r.off > 0):
+		// More may follow, nothing is at offset (the end, or past it), or
+		// this resumes a download (which needs the version): ask for the
+		// size and the modification time.
 		st, err := f.Stat()
 		if err != nil {
 			r.putBuf(buf)
@@ -85,7 +87,10 @@ func (r *reader) open(share *smb2.Share) error {
 			return err
 		}
 		r.size = st.Size()
-	case rerr == nil || errors.Is(rerr, io.EOF):
+		r.version = source.FileVersion(st.ModTime(), st.Size())
+	case read:
+		// A whole small file in one read: no version, so a download of
+		// it that is cut short starts over rather than resume.
 		r.size = r.off + int64(n)
 	default:
 		r.putBuf(buf)
@@ -109,16 +114,19 @@ func (r *reader) open(share *smb2.Share) error {
 // in flight. Errors are classified; a transport error marks the connection
 // broken, and ps-fetch resumes from the offset it reached.
 type reader struct {
-	ctx   context.Context // a cancelled one ends the reads
-	src   *Source
-	conn  *conn
-	f     *smb2.File
-	name  string
-	off   int64 // next byte Read delivers
-	next  int64 // next byte to request
-	size  int64
-	chunk int
-	depth int
+	ctx  context.Context // a cancelled one ends the reads
+	src  *Source
+	conn *conn
+	f    *smb2.File
+	name string
+	off  int64 // next byte Read delivers
+	next int64 // next byte to request
+	size int64
+	// version is the file's modification time and size, when the open
+	// asked for them (see open).
+	version string
+	chunk   int
+	depth   int
 
 	pending []chan chunkResult
 	cur     []byte // the unread part of the current chunk

@@ -230,6 +230,7 @@ func (s *Source) download(ctx context.Context, sid, target, sharePath string, of
 	s.c.decorate(req, sid)
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		source.SetIfRange(ctx, req, offset)
 	}
 	resp, err := s.c.http.Do(req)
 	if err != nil {
@@ -279,13 +280,13 @@ func (s *Source) content(resp *http.Response, sharePath string, offset int64) (*
 		if resp.ContentLength >= 0 {
 			size = resp.ContentLength
 		}
-		return &source.Content{Offset: 0, Size: size}, nil
+		return &source.Content{Offset: 0, Size: size, Version: source.HTTPVersion(resp.Header)}, nil
 	}
 	start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 	if !ok || start != offset {
 		return nil, fault.Wrap(fault.Transient, fmt.Errorf("%s: %w: asked for %d, got %q", what, errRangeMismatch, offset, resp.Header.Get("Content-Range")))
 	}
-	return &source.Content{Offset: offset, Size: total}, nil
+	return &source.Content{Offset: offset, Size: total, Version: source.HTTPVersion(resp.Header)}, nil
 }
 
 // errRangeMismatch is a 206 whose bytes start elsewhere than asked: the

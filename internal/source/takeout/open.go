@@ -109,7 +109,7 @@ func (s *Source) openFile(abs string, offset int64) (*source.Content, error) {
 		f.Close()
 		return nil, classifyFS(err)
 	}
-	return &source.Content{ReadCloser: f, Offset: offset, Size: st.Size()}, nil
+	return &source.Content{ReadCloser: f, Offset: offset, Size: st.Size(), Version: source.FileVersion(st.ModTime(), st.Size())}, nil
 }
 
 // zipPart is an open zip archive, kept for the whole fetch.
@@ -157,6 +157,7 @@ func (s *Source) openZip(abs, entry string, offset int64) (*source.Content, erro
 		return nil, fault.Errorf(fault.NotFound, "%s is not in %s", entry, filepath.Base(abs))
 	}
 	size := int64(zf.UncompressedSize64)
+	version := fmt.Sprintf("crc32 %08x size %d", zf.CRC32, size)
 	if offset > size {
 		return nil, source.ErrBadRange
 	}
@@ -166,13 +167,13 @@ func (s *Source) openZip(abs, entry string, offset int64) (*source.Content, erro
 			return nil, classifyArchive(err)
 		}
 		r := io.NewSectionReader(z.f, start+offset, size-offset)
-		return &source.Content{ReadCloser: io.NopCloser(r), Offset: offset, Size: size}, nil
+		return &source.Content{ReadCloser: io.NopCloser(r), Offset: offset, Size: size, Version: version}, nil
 	}
 	rc, err := zf.Open()
 	if err != nil {
 		return nil, classifyArchive(err)
 	}
-	return &source.Content{ReadCloser: rc, Offset: 0, Size: size}, nil
+	return &source.Content{ReadCloser: rc, Offset: 0, Size: size, Version: version}, nil
 }
 
 // tarCursors are the open readers of one tar part, each positioned after
