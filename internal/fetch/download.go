@@ -198,7 +198,7 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 		}
 		return fetched{}, fault.Wrap(fault.Permanent, err)
 	}
-	if err := p.commit(e.opts.partSync, sum, rec.Mtime, target); err != nil {
+	if err := p.commit(e.opts.partSync, sum, itemTag(rec), rec.Mtime, target); err != nil {
 		return fetched{}, e.localErr(err)
 	}
 	return fetched{size: p.have, sha: sum}, nil
@@ -314,7 +314,7 @@ func (e *engine) verify(j *job) bool {
 	if want == "" {
 		want, _ = e.ix.SHA256(j.key)
 	}
-	sum, err := e.hashFile(j, e.abs(j.local))
+	sum, _, err := e.hashFile(j, e.abs(j.local))
 	if err != nil {
 		e.log.Warn(fmt.Sprintf("%s: cannot re-hash (%v): fetching again", j.local, err))
 		return false
@@ -330,17 +330,20 @@ func (e *engine) verify(j *job) bool {
 }
 
 // adopt takes over a file a crashed run renamed into place but never
-// recorded: it has the item's size and mtime; its hash must match too
-// when the record has one.
+// recorded (see onDisk). Its bytes must still hash to what the record
+// says, and to what ps-fetch stored on it when it wrote it.
 func (e *engine) adopt(j *job) bool {
-	sum, err := e.hashFile(j, e.abs(j.local))
+	p := e.abs(j.local)
+	sum, size, err := e.hashFile(j, p)
 	if err != nil {
 		return false
 	}
 	if want := strings.ToLower(j.rec.Hash["sha256"]); want != "" && want != sum {
 		return false
 	}
-	size := j.rec.Size
+	if stored := readHashXattr(p); stored != "" && stored != sum {
+		return false // changed since ps-fetch wrote it
+	}
 	e.record(j, fetched{size: size, sha: sum})
 	e.result(j.rec, record.StatusSkipped, j.local, sum, 0)
 	e.skipped.Add(1)
@@ -348,17 +351,19 @@ func (e *engine) adopt(j *job) bool {
 	return true
 }
 
-func (e *engine) hashFile(j *job, p string) (string, error) {
+// hashFile returns the sha256 and the length of the file at p.
+func (e *engine) hashFile(j *job, p string) (string, int64, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.CopyBuffer(h, f, j.buffer()); err != nil {
-		return "", err
+	n, err := io.CopyBuffer(h, f, j.buffer())
+	if err != nil {
+		return "", 0, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // ensureDir creates the folders of a name one by one, refusing symlinks,

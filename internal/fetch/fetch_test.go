@@ -590,6 +590,62 @@ func TestCrashAfterRenameIsAdopted(t *testing.T) {
 	}
 }
 
+// A record with only a url and a path (the documented jq recipe) has no
+// size or mtime to recognise its file by. A run killed after the rename
+// but before its manifest entry was on disk (or whose manifest write hit
+// ENOSPC) left the file unrecorded: the next run adopts it by the item
+// tag ps-fetch put on it, instead of fetching a second copy as _1.
+func TestOrphanWithoutSizeOrMtimeIsAdopted(t *testing.T) {
+	srv := newFakeHTTP(t)
+	dir := t.TempDir()
+	data := payload(5000, 13)
+	full := srv.add("u.jpg", data)
+	rec := &record.Record{Type: record.TypeItem, URL: full.URL, Path: "u.jpg"}
+	if r := runFetch(t, testOptions(t, dir), rec); r.stats.Downloaded != 1 {
+		t.Fatalf("%+v %v", r.stats, r.out)
+	}
+	// The entry never reached the disk.
+	if err := os.Remove(filepath.Join(dir, manifest.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	r := runFetch(t, testOptions(t, dir), rec)
+	if r.stats.Skipped != 1 || srv.hitCount("u.jpg") != 1 || filepath.Base(r.out[0].Local) != "u.jpg" {
+		t.Fatalf("not adopted: %+v %+v, %d requests", r.stats, r.out, srv.hitCount("u.jpg"))
+	}
+	if got := r.out[0].Hash["sha256"]; got != sha(data) {
+		t.Errorf("sha256 %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "u_1.jpg")); err == nil {
+		t.Error("a second copy was written as u_1.jpg")
+	}
+	srv.Close()
+	if r := runFetch(t, testOptions(t, dir), rec); r.stats.Skipped != 1 {
+		t.Fatalf("the adopted file is not in the manifest: %+v %+v", r.stats, r.out)
+	}
+}
+
+// A file at the name that ps-fetch wrote for another item is not adopted.
+func TestOrphanOfAnotherItemIsNotAdopted(t *testing.T) {
+	srv := newFakeHTTP(t)
+	dir := t.TempDir()
+	a := srv.add("a/u.jpg", payload(5000, 14))
+	b := srv.add("b/u.jpg", payload(5000, 15))
+	tmpl, _ := naming.Parse("{name}")
+	opts := testOptions(t, dir)
+	opts.Name = tmpl
+	recA := &record.Record{Type: record.TypeItem, URL: a.URL, Path: "a/u.jpg", Name: "u.jpg"}
+	recB := &record.Record{Type: record.TypeItem, URL: b.URL, Path: "b/u.jpg", Name: "u.jpg"}
+	if r := runFetch(t, opts, recA); r.stats.Downloaded != 1 {
+		t.Fatalf("%+v %v", r.stats, r.out)
+	}
+	os.Remove(filepath.Join(dir, manifest.FileName))
+	r := runFetch(t, opts, recB)
+	if r.stats.Downloaded != 1 || filepath.Base(r.out[0].Local) != "u_1.jpg" {
+		t.Fatalf("%+v %+v", r.stats, r.out)
+	}
+	mustFile(t, filepath.Join(dir, "u.jpg"), payload(5000, 14))
+}
+
 func TestHostileNamesArePermanentFailures(t *testing.T) {
 	dir := t.TempDir()
 	outside := t.TempDir()

@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/ps-photos/ps/internal/manifest"
 	"github.com/ps-photos/ps/internal/record"
 )
 
@@ -105,17 +107,18 @@ func (p *partFile) write(b []byte) error {
 	return nil
 }
 
-// commit gives the verified bytes (sha256 sum) their final name: synced,
-// stamped with the item's mtime, renamed over target. rename replaces a
-// symlink at target instead of following it, and the folders were
-// checked, so nothing is written outside the output folder. A failure
-// keeps the part.
-func (p *partFile) commit(sync func(*os.File) error, sum string, mtime time.Time, target string) error {
+// commit gives the verified bytes (sha256 sum) of the item tagged item
+// their final name: synced, stamped with the item's mtime, renamed over
+// target. rename replaces a symlink at target instead of following it, and
+// the folders were checked, so nothing is written outside the output
+// folder. A failure keeps the part.
+func (p *partFile) commit(sync func(*os.File) error, sum, item string, mtime time.Time, target string) error {
 	f := p.f
 	if err := sync(f); err != nil {
 		return err
 	}
 	writeHashXattr(p.path, sum)
+	writeItemXattr(p.path, item)
 	if p.version != "" {
 		writeVersionXattr(p.path, "") // the part's business, not the file's
 	}
@@ -129,6 +132,15 @@ func (p *partFile) commit(sync func(*os.File) error, sum string, mtime time.Time
 		}
 	}
 	return os.Rename(p.path, target)
+}
+
+// itemTag names an item version (source, id, size, mtime) in 32 hex
+// digits: the tag a committed file carries (writeItemXattr). A hash, so
+// that a URL's token never lands on disk.
+func itemTag(rec *record.Record) string {
+	src, id := manifest.Ident(rec)
+	sum := sha256.Sum256([]byte(src + "\x00" + id + "\x00" + strconv.FormatInt(rec.Size, 10) + "\x00" + record.FormatTime(rec.Mtime)))
+	return hex.EncodeToString(sum[:16])
 }
 
 // discard deletes the part: its bytes cannot be trusted.

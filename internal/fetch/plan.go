@@ -180,9 +180,11 @@ func (e *engine) reserve(j *job) {
 }
 
 // onDisk looks at what is at name: nothing (free), or a file that is
-// this item's bytes from a run that crashed before writing the manifest
-// (same size and mtime: adopt). Anything else belongs to someone else. A
-// symlink is refused outright: ps-fetch never writes through one.
+// this item's bytes from a run that died before its manifest entry was on
+// disk (adopt: the item tag ps-fetch put on the file says so, or, on file
+// systems without attributes, the same size and mtime). Anything else
+// belongs to someone else. A symlink is refused outright: ps-fetch never
+// writes through one.
 func (e *engine) onDisk(name string, rec *record.Record) (free, adopt bool, err error) {
 	if err := e.checkLinks(name); err != nil {
 		return false, false, err
@@ -199,7 +201,7 @@ func (e *engine) onDisk(name string, rec *record.Record) (free, adopt bool, err 
 		return false, false, nil
 	}
 	same := rec.Size > 0 && st.Size() == rec.Size && !rec.Mtime.IsZero() && st.ModTime().Equal(rec.Mtime)
-	return false, same, nil
+	return false, same || readItemXattr(e.abs(name)) == itemTag(rec), nil
 }
 
 // checkLinks refuses a name whose folders, inside the output folder, are

@@ -10,6 +10,7 @@ const (
 	syscallENOTDIR = syscall.ENOTDIR
 	hashXattr      = "user.ps.sha256"
 	versionXattr   = "user.ps.version"
+	itemXattr      = "user.ps.item"
 )
 
 // writeHashXattr stores a file's sha256 in an extended attribute, so a
@@ -25,6 +26,23 @@ func readHashXattr(p string) string {
 	var buf [64]byte
 	n, err := syscall.Getxattr(p, hashXattr, buf[:])
 	if err != nil || n != 64 {
+		return ""
+	}
+	return string(buf[:n])
+}
+
+// writeItemXattr tags a file with the item it holds (see itemTag), so a
+// run that died between the rename and its manifest entry leaves a file
+// the next run can adopt even when the record has no size or mtime.
+func writeItemXattr(p, tag string) {
+	_ = syscall.Setxattr(p, itemXattr, []byte(tag), 0)
+}
+
+// readItemXattr returns a file's item tag, or "".
+func readItemXattr(p string) string {
+	var buf [64]byte
+	n, err := syscall.Getxattr(p, itemXattr, buf[:])
+	if err != nil {
 		return ""
 	}
 	return string(buf[:n])

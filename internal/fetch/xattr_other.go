@@ -18,6 +18,10 @@ func readHashXattr(p string) string { return "" }
 
 func writeVersionXattr(p, v string) {}
 
+func writeItemXattr(p, tag string) {}
+
+func readItemXattr(p string) string { return "" }
+
 func readVersionXattr(p string) (string, bool) { return "", false }
 
 func syncData(f *os.File) error { return f.Sync() }
