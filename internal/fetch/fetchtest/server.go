@@ -88,6 +88,13 @@ func (s *Server) Fail(name string, faults ...Fault) {
 	s.faults[name] = append(s.faults[name], faults...)
 }
 
+// ClearFaults drops every fault not used yet.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
 // SetRate limits each response to bytesPerSec (0: no limit).
 func (s *Server) SetRate(bytesPerSec int64) {
 	s.mu.Lock()
