@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,54 +312,47 @@ func TestRangeRefusedRestartsFromZero(t *testing.T) {
 
 // --- resume, skip, force, verify -----------------------------------------
 
+// A part left behind is resumed with a Range request when it was begun
+// from the version the server has; one that says nothing of its version
+// (an older ps-fetch's) is not completed with bytes that may be of
+// another: it starts over.
 func TestResumeFromPartLeftBehind(t *testing.T) {
-	srv := newFakeHTTP(t)
-	dir := t.TempDir()
-	data := payload(2<<20, 4)
-	rec := srv.add("r.bin", data)
-	target := filepath.Join(dir, "r.bin")
-	part := partPath(target, rec)
-	os.WriteFile(part, data[:777777], 0o644)
-	writeVersionXattr(part, srv.ETag("r.bin")) // begun from this version
-	r := runFetch(t, testOptions(t, dir), rec)
-	if r.stats.Downloaded != 1 {
-		t.Fatalf("%+v %v", r.stats, r.out)
-	}
-	mustFile(t, target, data)
-	if got := r.out[0].Hash["sha256"]; got != sha(data) {
-		t.Errorf("hash %s: the resumed prefix was not hashed", got)
-	}
-	if rs := srv.Ranges("r.bin"); len(rs) != 1 || rs[0] != "bytes=777777-" {
-		t.Errorf("requests %q, want one Range from 777777", rs)
-	}
-}
-
-// A part that says nothing of the version it was begun from (an older
-// ps-fetch's) is not completed with bytes that may be of another.
-func TestPartWithoutVersionStartsOver(t *testing.T) {
-	srv := newFakeHTTP(t)
-	dir := t.TempDir()
-	data := payload(2<<20, 4)
-	rec := srv.add("r.bin", data)
-	target := filepath.Join(dir, "r.bin")
-	os.WriteFile(partPath(target, rec), payload(777777, 5), 0o644)
-	r := runFetch(t, testOptions(t, dir), rec)
-	if r.stats.Downloaded != 1 {
-		t.Fatalf("%+v %v", r.stats, r.out)
-	}
-	mustFile(t, target, data)
-	if rs := srv.Ranges("r.bin"); rs[len(rs)-1] != "" {
-		t.Errorf("requests %q, want the last from byte 0", rs)
-	}
-	if _, stored := readVersionXattr(target); stored {
-		if v, _ := readVersionXattr(target); v != "" {
-			t.Errorf("the part's version %q went along to the file", v)
-		}
+	for _, versioned := range []bool{true, false} {
+		t.Run(map[bool]string{true: "versioned", false: "unversioned"}[versioned], func(t *testing.T) {
+			srv := newFakeHTTP(t)
+			dir := t.TempDir()
+			data := payload(2<<20, 4)
+			rec := srv.add("r.bin", data)
+			target := filepath.Join(dir, "r.bin")
+			part := partPath(target, rec)
+			prefix, want := data[:777777], []string{"bytes=777777-"}
+			if !versioned {
+				prefix, want = payload(777777, 5), []string{"bytes=777777-", ""}
+			}
+			os.WriteFile(part, prefix, 0o644)
+			if versioned {
+				writeVersionXattr(part, srv.ETag("r.bin"))
+			}
+			r := runFetch(t, testOptions(t, dir), rec)
+			if r.stats.Downloaded != 1 {
+				t.Fatalf("%+v %v", r.stats, r.out)
+			}
+			mustFile(t, target, data)
+			if got := r.out[0].Hash["sha256"]; got != sha(data) {
+				t.Errorf("hash %s: the resumed prefix was not hashed", got)
+			}
+			if rs := srv.Ranges("r.bin"); !slices.Equal(rs, want) {
+				t.Errorf("requests %q, want %q", rs, want)
+			}
+			if v, _ := readVersionXattr(target); v != "" {
+				t.Errorf("the part's version %q went along to the file", v)
+			}
+		})
 	}
 }
 
 // interrupted runs a fetch of rec that Ctrl-C stops after its first
-// write, leaving a part.
+// write, leaving a part, and returns its length.
 func interrupted(t *testing.T, opts Options, rec *record.Record) int64 {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -1044,21 +1038,7 @@ func TestCancelStopsALocalCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &record.Record{Type: record.TypeItem, Source: local.Location(srcDir), ID: "big.mov", Path: "big.mov", Size: int64(size)}
-	ctx, cancel := context.WithCancel(context.Background())
-	opts := testOptions(t, dir)
-	opts.testHookPart = func(string, int64) { cancel() }
-	var in bytes.Buffer
-	b, _ := rec.MarshalJSON()
-	in.Write(append(b, '\n'))
-	stats, err := Run(ctx, &in, record.NewEncoder(io.Discard), opts)
-	if err != nil || !stats.Canceled || stats.Failed != 1 {
-		t.Fatalf("err %v stats %+v", err, stats)
-	}
-	st, err := os.Stat(partPath(filepath.Join(dir, "big.mov"), rec))
-	if err != nil {
-		t.Fatalf("the part was not kept: %v", err)
-	}
-	if st.Size() > int64(size)/4 {
-		t.Errorf("the copy went on after Ctrl-C: the part holds %d of %d bytes", st.Size(), size)
+	if have := interrupted(t, testOptions(t, dir), rec); have > int64(size)/4 {
+		t.Errorf("the copy went on after Ctrl-C: the part holds %d of %d bytes", have, size)
 	}
 }

@@ -187,16 +187,25 @@ func testOpen(t *testing.T, cfg Config) {
 	}
 }
 
-func testOffset(t *testing.T, cfg Config) {
+// large opens a source of the fixture and returns it with the large
+// file's item.
+func large(t *testing.T, cfg Config) (source.Source, *record.Record, File) {
+	t.Helper()
 	files := Fixture()
 	src, opts := cfg.New(t, files)
-	defer src.Close()
 	got := collect(t, cfg, src, opts)
 	f := files[2] // the large one
 	it := got[cfg.key(f.Path)]
 	if it == nil {
+		src.Close()
 		t.Fatalf("file %q not listed", f.Path)
 	}
+	return src, it, f
+}
+
+func testOffset(t *testing.T, cfg Config) {
+	src, it, f := large(t, cfg)
+	defer src.Close()
 	for _, offset := range []int64{1, 1 << 20, int64(len(f.Data)) - 1, int64(len(f.Data))} {
 		b, start := readAll(t, src, it, offset)
 		if cfg.NoOffset {
@@ -263,15 +272,8 @@ func testCancel(t *testing.T, cfg Config) {
 // bytes: the reads after that must fail (Ctrl-C stops a copy in flight,
 // not only the next request).
 func testCancelRead(t *testing.T, cfg Config) {
-	files := Fixture()
-	src, opts := cfg.New(t, files)
+	src, it, _ := large(t, cfg)
 	defer src.Close()
-	got := collect(t, cfg, src, opts)
-	f := files[2] // the large one
-	it := got[cfg.key(f.Path)]
-	if it == nil {
-		t.Fatalf("file %q not listed", f.Path)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, err := src.Open(ctx, it, 0)
