@@ -43,9 +43,14 @@ func WithIfRange(ctx context.Context, v string) context.Context {
 }
 
 // SetIfRange adds the If-Range header WithIfRange asked for to a ranged
-// request. A Last-Modified date or a strong ETag is sent as it is.
+// request, when the version is an HTTP validator (a strong ETag or a
+// date): anything else would only make the server send the whole file.
 func SetIfRange(ctx context.Context, req *http.Request, offset int64) {
-	if v, _ := ctx.Value(ifRangeKey{}).(string); v != "" && offset > 0 {
+	v, _ := ctx.Value(ifRangeKey{}).(string)
+	if v == "" || offset <= 0 {
+		return
+	}
+	if _, err := http.ParseTime(v); err == nil || strings.HasPrefix(v, `"`) {
 		req.Header.Set("If-Range", v)
 	}
 }

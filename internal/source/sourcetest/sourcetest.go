@@ -72,6 +72,7 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("SinkErrorStopsList", func(t *testing.T) { testSinkError(t, cfg) })
 	t.Run("CancelEndsList", func(t *testing.T) { testCancel(t, cfg) })
 	t.Run("CancelStopsRead", func(t *testing.T) { testCancelRead(t, cfg) })
+	t.Run("VersionIsStable", func(t *testing.T) { testVersion(t, cfg) })
 	t.Run("VanishedItemIsNotFound", func(t *testing.T) { testVanished(t, cfg) })
 }
 
@@ -300,6 +301,29 @@ func testCancelRead(t *testing.T, cfg Config) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a read did not return within 10s of cancellation")
 	}
+}
+
+// testVersion opens the large file at 0 and at an offset: a source that
+// reports a version reports the same one both times, or every resume
+// would start over.
+func testVersion(t *testing.T, cfg Config) {
+	src, it, _ := large(t, cfg)
+	defer src.Close()
+	version := func(offset int64) string {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		c, err := src.Open(ctx, it, offset)
+		if err != nil {
+			t.Fatalf("Open %s at %d: %v", it.Path, offset, err)
+		}
+		defer c.Close()
+		return c.Version
+	}
+	v0 := version(0)
+	if v1 := version(1 << 20); v0 != "" && v1 != v0 {
+		t.Errorf("version %q at 0, %q at 1 MiB", v0, v1)
+	}
+	t.Logf("version %q", v0)
 }
 
 func testVanished(t *testing.T, cfg Config) {
