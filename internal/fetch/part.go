@@ -51,8 +51,12 @@ func openPart(path string, rec *record.Record) (*partFile, error) {
 // receive. A version that cannot be stored reads back as none, and the
 // part then starts over rather than resume.
 func (p *partFile) setVersion(v string) {
-	p.version = versionTag(v)
-	writeVersionXattr(p.path, p.version)
+	tag := versionTag(v)
+	if tag == p.version {
+		return // a new part and a source without versions: no system call
+	}
+	p.version = tag
+	writeVersionXattr(p.path, tag)
 }
 
 // resumable reports whether the part may be completed with bytes of the
