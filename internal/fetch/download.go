@@ -209,31 +209,9 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task *progress.Task) (int64, error) {
 	wd := e.watch()
 	defer wd.stop()
-	ctx := wd.ctx
-	if p.have > 0 {
-		ctx = source.WithIfRange(ctx, p.version)
-	}
-	content, err := src.Open(ctx, j.rec, p.have)
-	if err == nil && p.have > 0 && content.Offset == p.have && !p.resumable(content.Version) {
-		// The source changed since the part was begun (a source that
-		// ignores If-Range, or a file): its bytes are of another version.
-		e.log.Debug(fmt.Sprintf("%s: the source changed since the partial download began: starting over", j.local))
-		content.Close()
-		err = errChanged
-	}
-	if (errors.Is(err, source.ErrBadRange) || err == errChanged) && p.have > 0 {
-		// 416: the part is not a prefix of what the source has now.
-		if err := p.restart(); err != nil {
-			return want, e.localErr(err)
-		}
-		task.Restart()
-		content, err = src.Open(wd.ctx, j.rec, 0)
-	}
-	if errors.Is(err, source.ErrBadRange) {
-		return want, fault.Errorf(fault.Permanent, "the source rejects reading from byte 0")
-	}
+	content, err := e.open(j, src, p, wd, task)
 	if err != nil {
-		return want, e.classify(wd, err)
+		return want, err
 	}
 	defer content.Close()
 	if content.Offset != p.have {
@@ -259,6 +237,39 @@ func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task
 		return want, e.localErr(err)
 	}
 	return want, e.copy(j, p, content, want, wd, task)
+}
+
+// open opens the source where the part ends, asking for the bytes only
+// while the source has the version the part began from. A part that is
+// not a prefix of what the source has now starts over from byte 0.
+func (e *engine) open(j *job, src source.Source, p *partFile, wd *watchdog, task *progress.Task) (*source.Content, error) {
+	ctx := wd.ctx
+	if p.have > 0 {
+		ctx = source.WithIfRange(ctx, p.version)
+	}
+	content, err := src.Open(ctx, j.rec, p.have)
+	if err == nil && p.have > 0 && content.Offset == p.have && !p.resumable(content.Version) {
+		// The source changed since the part was begun (a source that
+		// ignores If-Range, or a file): its bytes are of another version.
+		e.log.Debug(fmt.Sprintf("%s: the source changed since the partial download began: starting over", j.local))
+		content.Close()
+		err = errChanged
+	}
+	if (errors.Is(err, source.ErrBadRange) || err == errChanged) && p.have > 0 {
+		// A 416 or another version: the part is not a prefix of the item.
+		if err := p.restart(); err != nil {
+			return nil, e.localErr(err)
+		}
+		task.Restart()
+		content, err = src.Open(wd.ctx, j.rec, 0)
+	}
+	if errors.Is(err, source.ErrBadRange) {
+		return nil, fault.Errorf(fault.Permanent, "the source rejects reading from byte 0")
+	}
+	if err != nil {
+		return nil, e.classify(wd, err)
+	}
+	return content, nil
 }
 
 // errChanged stands for a source whose item changed under a part.
