@@ -39,6 +39,8 @@ type Opener interface {
 // Options configure a run.
 type Options struct {
 	Dir            string           // output folder
+	Lock           *manifest.Lock   // the folder's lock, taken by the caller (else Run takes it)
+	Refused        error            // the folder is locked by another run: every item fails with this
 	Jobs           int              // parallel downloads
 	Name           *naming.Template // how files are named
 	Retries        int              // extra attempts per item for transient errors
@@ -93,6 +95,8 @@ type engine struct {
 	ends      []*record.Record // end records, written after all results
 	listFault bool             // an incomplete end or a folder failure came through
 
+	refused error // another run holds the folder (Options.Refused)
+
 	mu       sync.Mutex
 	authStop map[string]error   // source → the auth error that stopped it
 	streaks  map[string]*streak // source → its transient failures in a row
@@ -142,7 +146,7 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 	readErr := e.plan(in, jobs)
 	close(jobs)
 	wg.Wait()
-	if opts.Mirror && readErr == nil {
+	if opts.Mirror && readErr == nil && e.refused == nil {
 		if err := e.mirror(); err != nil {
 			e.log.Error("mirror: " + err.Error())
 		}
@@ -178,6 +182,15 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	if err != nil {
 		return nil, err
 	}
+	if opts.Refused != nil {
+		// Another run holds the folder: read nothing of it, fail every item.
+		wctx, cancel := context.WithCancel(ctx)
+		return &engine{
+			opts: opts, root: root, out: out, prog: opts.Progress, log: opts.Log,
+			ctx: wctx, cancel: cancel, user: ctx, refused: opts.Refused,
+			complete: map[string]bool{}, authStop: map[string]error{}, streaks: map[string]*streak{},
+		}, nil
+	}
 	if !opts.DryRun {
 		if err := os.MkdirAll(root, 0o755); err != nil {
 			return nil, fault.Wrap(fault.Local, err)
@@ -188,7 +201,13 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	if st, err := os.Stat(filepath.Join(root, manifest.FileName)); err == nil && st.Size() > 1<<20 {
 		lowGC()
 	}
-	ix, mw, err := manifest.Open(root, opts.DryRun, opts.VerifyExisting)
+	var ix *manifest.Index
+	var mw *manifest.Writer
+	if opts.Lock != nil {
+		ix, mw, err = manifest.OpenLocked(opts.Lock, opts.VerifyExisting)
+	} else {
+		ix, mw, err = manifest.Open(root, opts.DryRun, opts.VerifyExisting)
+	}
 	if err != nil {
 		return nil, err
 	}

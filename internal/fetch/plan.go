@@ -38,6 +38,10 @@ func (e *engine) planOne(rec *record.Record) *job {
 		e.emit(rec)
 		return nil
 	}
+	if e.refused != nil {
+		e.fail(rec, fault.Wrap(fault.Local, fmt.Errorf("not attempted: %w", e.refused)), 0, false)
+		return nil
+	}
 	if err := e.stopped(rec.Source); err != nil {
 		e.fail(rec, err, 0, false)
 		return nil

@@ -16,10 +16,12 @@ import (
 	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	engine "github.com/ps-photos/ps/internal/fetch"
+	"github.com/ps-photos/ps/internal/manifest"
 	"github.com/ps-photos/ps/internal/naming"
 	"github.com/ps-photos/ps/internal/progress"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/retry"
+	"github.com/ps-photos/ps/internal/safefile"
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/all"
 )
@@ -74,13 +76,39 @@ func (c *Command) Run(stdio cli.Stdio) error {
 		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1, --retries and --give-up-after at least 0"))
 	}
 	log := c.Logger(stdio.Err)
-	name, err := folderName(c.Output, c.Name, c.DryRun, log)
-	if err != nil {
-		return err
+	if c.Name != "" {
+		if _, err := naming.Parse(c.Name); err != nil {
+			return cli.WithExit(cli.ExitUsage, err)
+		}
 	}
-	tmpl, err := naming.Parse(name)
-	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+	// The folder's lock comes before any state in it is read or written
+	// (.ps-fetch-name included). A folder another ps-fetch holds still
+	// gets its items: each becomes a local failure, ready to re-feed.
+	var lock *manifest.Lock
+	var refused error
+	if !c.DryRun {
+		var err error
+		lock, err = manifest.TakeLock(c.Output)
+		switch {
+		case errors.Is(err, manifest.ErrInUse):
+			refused = err
+			log.Error(err.Error())
+		case err != nil:
+			return err
+		}
+	}
+	var tmpl *naming.Template
+	if refused == nil {
+		name, err := folderName(c.Output, c.Name, c.DryRun, log)
+		if err == nil {
+			tmpl, err = naming.Parse(name)
+		}
+		if err != nil {
+			if lock != nil {
+				lock.Release()
+			}
+			return err
+		}
 	}
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
@@ -102,7 +130,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	prog := progress.New(c.progressMode(stdio), stdio.Err)
 
 	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
-		Dir: c.Output, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
+		Dir: c.Output, Lock: lock, Refused: refused, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
 		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
 		IdleTimeout: c.IdleTimeout, GiveUpAfter: c.GiveUpAfter, Opener: pool, Failures: failures, Progress: prog, Log: log,
 		Strict:    c.Strict,
@@ -169,10 +197,15 @@ const nameFile = ".ps-fetch-name"
 // remembered for the folder), else the folder's remembered naming, else
 // "path".
 func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error) {
-	stored, err := os.ReadFile(filepath.Join(dir, nameFile))
+	stored, err := safefile.ReadFile(filepath.Join(dir, nameFile))
 	remembered := strings.TrimSpace(string(stored))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fault.Wrap(fault.Local, err)
+	}
+	if remembered != "" {
+		if _, err := naming.Parse(remembered); err != nil {
+			return "", fault.Wrap(fault.Local, fmt.Errorf("%s: %w", filepath.Join(dir, nameFile), err))
+		}
 	}
 	if flag == "" {
 		if remembered != "" {
@@ -189,7 +222,7 @@ func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fault.Wrap(fault.Local, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, nameFile), []byte(flag+"\n"), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, nameFile), []byte(flag+"\n"), 0o644); err != nil {
 		return "", fault.Wrap(fault.Local, err)
 	}
 	return flag, nil
