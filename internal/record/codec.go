@@ -137,8 +137,9 @@ func Parse(line []byte) (*Record, error) {
 // FlushEvery, so a slow listing still shows up downstream promptly
 // while a fast one does not pay a write per record.
 type Encoder struct {
-	mu    sync.Mutex
-	w     *bufio.Writer
+	mu     sync.Mutex
+	direct io.Writer // NewLineEncoder: each line in one Write, unbuffered
+	w      *bufio.Writer
 	dirty bool
 	err   error
 	stop  chan struct{}
@@ -152,6 +153,16 @@ const FlushEvery = 100 * time.Millisecond
 func NewEncoder(w io.Writer) *Encoder {
 	e := &Encoder{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go e.flusher()
+	return e
+}
+
+// NewLineEncoder writes each record to w with a single Write of the whole
+// line, "\n" included, and buffers nothing: for files that must hold
+// whole lines only, even when the process is killed (a killed process
+// leaves the writes it made, and a torn line needs a write cut short).
+func NewLineEncoder(w io.Writer) *Encoder {
+	e := &Encoder{direct: w, stop: make(chan struct{}), done: make(chan struct{})}
+	close(e.done)
 	return e
 }
 
@@ -190,6 +201,11 @@ func (e *Encoder) WriteLine(b []byte) error {
 	if e.err != nil {
 		return e.err
 	}
+	if e.direct != nil {
+		line := append(b[:len(b):len(b)], '\n') // a copy: b is the caller's
+		_, e.err = e.direct.Write(line)
+		return e.err
+	}
 	if _, err := e.w.Write(b); err != nil {
 		e.err = err
 		return err
@@ -206,7 +222,7 @@ func (e *Encoder) WriteLine(b []byte) error {
 func (e *Encoder) Flush() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.err == nil {
+	if e.err == nil && e.direct == nil {
 		e.err = e.w.Flush()
 		e.dirty = false
 	}

@@ -182,3 +182,39 @@ func TestListingShapes(t *testing.T) {
 		}
 	}
 }
+
+// writeRecorder keeps every Write call separately.
+type writeRecorder struct{ writes [][]byte }
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// A line encoder makes one Write per record, holding the whole line and
+// its newline, also for lines longer than any buffer, and keeps nothing
+// back: a process killed between records leaves whole lines only.
+func TestLineEncoderWritesWholeLines(t *testing.T) {
+	var w writeRecorder
+	enc := NewLineEncoder(&w)
+	small := &Record{Type: TypeFailure, Path: "a.jpg", Error: &ErrorInfo{Class: "transient", Message: "x"}}
+	big := &Record{Type: TypeFailure, Path: strings.Repeat("b", 200<<10) + ".jpg"}
+	for i, r := range []*Record{small, big, small} {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.writes) != i+1 {
+			t.Fatalf("after record %d: %d writes, want %d (nothing buffered, one write each)", i+1, len(w.writes), i+1)
+		}
+		last := w.writes[i]
+		if bytes.Count(last, []byte("\n")) != 1 || last[len(last)-1] != '\n' {
+			t.Fatalf("write %d is not one whole line (%d bytes)", i+1, len(last))
+		}
+		if _, err := Parse(last[:len(last)-1]); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,12 +118,12 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	defer out.Close()
 	var failures *record.Encoder
 	if c.Failures != "" && !c.DryRun {
-		f, err := os.OpenFile(c.Failures, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := openFailures(c.Failures)
 		if err != nil {
 			return cli.WithExit(cli.ExitUsage, fmt.Errorf("--failures: %w", err))
 		}
 		defer f.Close()
-		failures = record.NewEncoder(f)
+		failures = record.NewLineEncoder(f)
 		defer failures.Close()
 	}
 	pool := source.NewPool(all.Registry(), cli.Env(log))
@@ -226,4 +227,46 @@ func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error)
 		return "", fault.Wrap(fault.Local, err)
 	}
 	return flag, nil
+}
+
+// openFailures opens the --failures file for appending. A run killed
+// while writing it may have left a torn last line: that is cut back to the
+// last whole line, so the next record starts a line of its own and the
+// file stays valid input (the torn record also went to stdout, and the
+// item is fetched again by re-feeding the listing).
+func openFailures(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// cutTornLine truncates f after its last "\n" when it does not end in one.
+func cutTornLine(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		return err // a pipe or device: nothing to cut
+	}
+	size := st.Size()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return err
+		}
+		if end == size && chunk[len(chunk)-1] == '\n' {
+			return nil // ends in a whole line
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return f.Truncate(start + int64(i) + 1)
+		}
+		end = start
+	}
+	return f.Truncate(0) // one torn line and nothing else
 }
