@@ -140,10 +140,10 @@ type Encoder struct {
 	mu     sync.Mutex
 	direct io.Writer // NewLineEncoder: each line in one Write, unbuffered
 	w      *bufio.Writer
-	dirty bool
-	err   error
-	stop  chan struct{}
-	done  chan struct{}
+	dirty  bool
+	err    error
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // FlushEvery bounds how long a written record may sit in the buffer.
