@@ -335,12 +335,19 @@ func errNotStarted() error {
 	return fault.Wrap(fault.Canceled, errors.New("interrupted before it started"))
 }
 
-// isItem reports whether rec is a file to fetch (not a folder failure).
+// isItem reports whether rec is a file to fetch. A failure record is one
+// only when it names the file: a listing failure (a folder, or an entry
+// ps-list refused, such as a hostile name, which has no id and no url)
+// passes through with its own reason.
 func isItem(rec *record.Record) bool {
 	if !rec.IsFileRecord() {
 		return false
 	}
-	return !rec.IsFolderFailure()
+	if rec.IsFolderFailure() {
+		return false
+	}
+	// A failure without id or url is an entry the listing refused.
+	return rec.Type != record.TypeFailure || rec.ID != "" || rec.URL != ""
 }
 
 // emit writes a record to stdout.
