@@ -130,6 +130,11 @@ func (e *engine) unchanged(j *job, fp uint32) bool {
 func (e *engine) assign(j *job, cand string) error {
 	for n := 0; n <= maxSuffix; n++ {
 		name := naming.WithSuffix(cand, n)
+		if n > 0 {
+			if err := naming.CheckLength(name); err != nil {
+				return fault.Wrap(fault.Permanent, fmt.Errorf("cannot name the file safely: %w", err))
+			}
+		}
 		h := e.ix.NameHash(name)
 		if owner, ok := e.claims.get(h); ok {
 			if owner != j.key {
