@@ -48,6 +48,8 @@ type Options struct {
 	VerifyExisting bool             // re-hash files the manifest has
 	DryRun         bool             // write nothing, print what would happen
 	Mirror         bool             // delete what left the source
+	DeleteExcluded bool             // --mirror also deletes what a filter left out of the listing
+	MaxDelete      *int             // --mirror deletes nothing when it would delete more; nil: no limit
 	IdleTimeout    time.Duration    // a download that receives nothing this long is retried
 	GiveUpAfter    int              // items in a row failing transiently before a source is given up; 0 never
 	Opener         Opener
@@ -71,6 +73,8 @@ type Stats struct {
 	Auth     error
 	DiskFull error
 	Canceled bool
+	// MirrorStopped says why --mirror deleted nothing (--max-delete).
+	MirrorStopped error
 }
 
 type engine struct {
@@ -92,10 +96,13 @@ type engine struct {
 	claims    claimSet         // local-name hash → key, for names first given out in this run
 	claimed   int              // claims made
 	complete  map[string]bool  // sources whose end record said complete
+	excluded  map[string]int64 // source → items a filter left out (end records' "excluded")
+	items     map[string]int64 // source → items in the input plus end records' counts (0: an empty listing)
 	ends      []*record.Record // end records, written after all results
 	listFault bool             // an incomplete end or a folder failure came through
 
-	refused error // another run holds the folder (Options.Refused)
+	refused    error // another run holds the folder (Options.Refused)
+	mirrorStop error // --max-delete stopped the mirror (under mu)
 
 	mu       sync.Mutex
 	authStop map[string]error   // source → the auth error that stopped it
@@ -188,7 +195,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 		return &engine{
 			opts: opts, root: root, out: out, prog: opts.Progress, log: opts.Log,
 			ctx: wctx, cancel: cancel, user: ctx, refused: opts.Refused,
-			complete: map[string]bool{}, authStop: map[string]error{}, streaks: map[string]*streak{},
+			complete: map[string]bool{}, excluded: map[string]int64{}, items: map[string]int64{}, authStop: map[string]error{}, streaks: map[string]*streak{},
 		}, nil
 	}
 	if !opts.DryRun {
@@ -215,7 +222,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	e := &engine{
 		opts: opts, root: root, ix: ix, mw: mw, out: out, prog: opts.Progress, log: opts.Log,
 		ctx: wctx, cancel: cancel, user: ctx,
-		complete: map[string]bool{}, authStop: map[string]error{}, streaks: map[string]*streak{},
+		complete: map[string]bool{}, excluded: map[string]int64{}, items: map[string]int64{}, authStop: map[string]error{}, streaks: map[string]*streak{},
 	}
 	return e, nil
 }
@@ -229,6 +236,7 @@ func (e *engine) stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.DiskFull = e.diskFull
+	s.MirrorStopped = e.mirrorStop
 	for _, err := range e.authStop {
 		s.Auth = err
 		break

@@ -27,6 +27,12 @@ func (e *engine) planOne(rec *record.Record) *job {
 		} else {
 			e.listFault = true
 		}
+		if rec.Count != nil {
+			e.items[rec.Source] += *rec.Count // what the listing held, before any filter
+		}
+		if rec.Excluded != nil && *rec.Excluded > 0 {
+			e.excluded[rec.Source] += *rec.Excluded
+		}
 		// Held until every result is out, so the end record stays the
 		// last line, as it is in ps-list's output.
 		e.ends = append(e.ends, rec)
@@ -38,6 +44,7 @@ func (e *engine) planOne(rec *record.Record) *job {
 		e.emit(rec)
 		return nil
 	}
+	e.items[rec.Source]++
 	if e.refused != nil {
 		e.fail(rec, fault.Wrap(fault.Local, fmt.Errorf("not attempted: %w", e.refused)), 0, false)
 		return nil

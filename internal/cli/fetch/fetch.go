@@ -59,7 +59,9 @@ type Command struct {
 	Force          bool          `help:"Download again even what the manifest says is there."`
 	VerifyExisting bool          `help:"Re-hash files the manifest has and fetch again those that differ."`
 	DryRun         bool          `help:"Print the records ps-fetch would write (status planned) and write nothing."`
-	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete listing)."`
+	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete, unfiltered listing)."`
+	DeleteExcluded bool          `help:"With --mirror, also delete files of items a filter (ps-filter) left out of the listing."`
+	MaxDelete      int           `default:"-1" placeholder:"N" help:"With --mirror, delete nothing (exit 1) when more than N files would go. -1: no limit."`
 	IdleTimeout    time.Duration `default:"60s" help:"Retry a download that receives nothing for this long."`
 	GiveUpAfter    int           `default:"10" placeholder:"N" help:"Stop trying a source after N items in a row failed with network errors (their retries spent); its other items fail at once, ready to re-run. 0: never."`
 }
@@ -133,6 +135,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
 		Dir: c.Output, Lock: lock, Refused: refused, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
 		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
+		DeleteExcluded: c.DeleteExcluded, MaxDelete: c.maxDelete(),
 		IdleTimeout: c.IdleTimeout, GiveUpAfter: c.GiveUpAfter, Opener: pool, Failures: failures, Progress: prog, Log: log,
 		Strict:    c.Strict,
 		OnBadLine: func(le *record.LineError) { log.Error(le.Error()) },
@@ -166,10 +169,20 @@ func exitFor(s engine.Stats, err error) error {
 		return cli.WithExit(cli.ExitPartial, fmt.Errorf("stopped because the disk is full: %w", s.DiskFull))
 	case s.BadLines > 0:
 		return cli.WithExit(cli.ExitUsage, fmt.Errorf("%d malformed line(s) skipped", s.BadLines))
+	case s.MirrorStopped != nil:
+		return cli.WithExit(cli.ExitPartial, fmt.Errorf("mirror: %w", s.MirrorStopped))
 	case s.Failed > 0:
 		return cli.ErrPartial
 	}
 	return nil
+}
+
+// maxDelete is --max-delete for the engine: nil when there is no limit.
+func (c *Command) maxDelete() *int {
+	if c.MaxDelete < 0 {
+		return nil
+	}
+	return &c.MaxDelete
 }
 
 func (c *Command) progressMode(stdio cli.Stdio) string {
