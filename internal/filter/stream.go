@@ -103,34 +103,59 @@ func Run(in io.Reader, out io.Writer, c *Criteria, opts Options) (Stats, error) 
 }
 
 // readBlocks cuts the input into blocks of whole lines. A single Read per
-// block keeps latency low on slow pipes; blocks grow for long lines.
+// block keeps latency low on slow pipes; blocks grow for long lines. A
+// line longer than record.MaxLine becomes a block holding only its error,
+// and is skipped up to its end, as ps-fetch's reader does.
 func readBlocks(in io.Reader, todo chan<- *block, stop <-chan struct{}) error {
 	defer close(todo)
 	const size = 1 << 20
 	var carry []byte
 	seq, line := 0, 1
+	skipping := false // inside a line too long to keep
+	send := func(b *block) bool {
+		b.seq = seq
+		seq++
+		select {
+		case todo <- b:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	for {
 		buf := make([]byte, len(carry), max(size, 2*len(carry)))
 		copy(buf, carry)
 		n, err := in.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if err == io.EOF && len(buf) > 0 && buf[len(buf)-1] != '\n' {
+		if skipping {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				buf = buf[:0] // still inside the long line
+			} else {
+				buf, skipping = buf[i+1:], false
+				line++
+			}
+		}
+		if err == io.EOF && len(buf) > 0 && buf[len(buf)-1] != '\n' && !skipping {
 			buf = append(buf, '\n')
 		}
 		cut := bytes.LastIndexByte(buf, '\n') + 1
 		if cut > 0 {
-			b := &block{seq: seq, firstLine: line, data: buf[:cut]}
-			seq++
+			b := &block{firstLine: line, data: buf[:cut]}
 			line += bytes.Count(b.data, []byte{'\n'})
-			select {
-			case todo <- b:
-			case <-stop:
+			if !send(b) {
 				return nil
 			}
 		}
 		carry = buf[cut:]
 		if len(carry) > record.MaxLine {
-			return &record.LineError{Line: line, Err: errors.New("line longer than 64 MiB")}
+			if !send(&block{firstLine: line, lines: 1, bad: []*record.LineError{record.LongLine(line)}}) {
+				return nil
+			}
+			carry, skipping = nil, true
+			if err == io.EOF {
+				return nil
+			}
 		}
 		if err == io.EOF {
 			return nil
@@ -142,6 +167,10 @@ func readBlocks(in io.Reader, todo chan<- *block, stop <-chan struct{}) error {
 }
 
 func process(b *block, c *Criteria, opts Options) {
+	if len(b.bad) > 0 && opts.Strict { // a line too long (readBlocks)
+		b.stopped = true
+		return
+	}
 	var f record.Fields
 	data := b.data
 	lineNo := b.firstLine
@@ -159,6 +188,14 @@ func process(b *block, c *Criteria, opts Options) {
 			continue
 		}
 		b.lines++
+		if len(line) > record.MaxLine {
+			b.bad = append(b.bad, record.LongLine(n))
+			if opts.Strict {
+				b.stopped = true
+				return
+			}
+			continue
+		}
 		err := record.ScanFields(line, &f)
 		verdict, date := Drop, time.Time{}
 		if err == nil {

@@ -3,13 +3,11 @@ package record
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxLine is the longest line a Reader accepts. Records carrying large
@@ -25,6 +23,12 @@ type LineError struct {
 
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
+
+// LongLine is the error for line n when it passes MaxLine: the line is
+// skipped, like any malformed line.
+func LongLine(n int) *LineError {
+	return &LineError{Line: n, Err: fmt.Errorf("line longer than %d MiB", MaxLine>>20)}
+}
 
 // Reader reads raw lines with their numbers. Blank lines are skipped
 // but counted, so numbers match what an editor shows.
@@ -61,7 +65,7 @@ func (d *Reader) Next() ([]byte, error) {
 			continue
 		}
 		if len(line) > MaxLine {
-			return nil, &LineError{Line: d.line, Err: fmt.Errorf("line longer than %d MiB", MaxLine>>20)}
+			return nil, LongLine(d.line)
 		}
 		return line, nil
 	}
@@ -118,16 +122,17 @@ func (d *Decoder) Decode() (*Record, error) {
 
 // Parse decodes one line and checks the parts of the contract every tool
 // relies on.
+//
+// The checks are ScanFields' (ps-filter's), so both tools find the same
+// lines malformed with the same words: the record's own scanner validates
+// the JSON (UTF-8 included) and checkField the type of each known field.
 func Parse(line []byte) (*Record, error) {
-	if !utf8.Valid(line) {
-		return nil, errors.New("not valid UTF-8")
-	}
 	var rec Record
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %w", err)
+	if err := rec.UnmarshalJSON(line); err != nil {
+		return nil, err
 	}
-	if rec.Type == "" {
-		return nil, errors.New(`missing "type"`)
+	if err := checkType(rec.Type); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }

@@ -230,6 +230,9 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 func (r *Record) UnmarshalJSON(data []byte) error {
 	*r = Record{}
 	return eachField(data, func(rawKey, val []byte) error {
+		if err := checkField(rawKey, val); err != nil {
+			return fieldError(rawKey, err)
+		}
 		key := string(rawKey)
 		if bytes.IndexByte(rawKey, '\\') >= 0 {
 			key, _ = RawString(append(append([]byte{'"'}, rawKey...), '"'))

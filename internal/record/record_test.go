@@ -116,7 +116,12 @@ func FuzzScanFields(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fs Fields
-		err := ScanFields(b, &fs)
+		// ps-filter's and ps-fetch's checks agree on every line.
+		_, perr := Parse(b)
+		if serr := ScanFields(b, &fs); (serr == nil) != (perr == nil) || serr != nil && serr.Error() != perr.Error() {
+			t.Fatalf("ScanFields err=%v, Parse err=%v, for %q", serr, perr, b)
+		}
+		err := eachField(b, func(key, val []byte) error { fs.set(key, val); return nil })
 		var obj map[string]json.RawMessage
 		jerr := json.Unmarshal(b, &obj)
 		// The contract is UTF-8: ScanFields rejects what encoding/json
