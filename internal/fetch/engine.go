@@ -39,6 +39,8 @@ type Opener interface {
 // Options configure a run.
 type Options struct {
 	Dir            string           // output folder
+	Lock           *manifest.Lock   // the folder's lock, taken by the caller (else Run takes it)
+	Refused        error            // the folder is locked by another run: every item fails with this
 	Jobs           int              // parallel downloads
 	Name           *naming.Template // how files are named
 	Retries        int              // extra attempts per item for transient errors
@@ -46,6 +48,8 @@ type Options struct {
 	VerifyExisting bool             // re-hash files the manifest has
 	DryRun         bool             // write nothing, print what would happen
 	Mirror         bool             // delete what left the source
+	DeleteExcluded bool             // --mirror also deletes what a filter left out of the listing
+	MaxDelete      *int             // --mirror deletes nothing when it would delete more; nil: no limit
 	IdleTimeout    time.Duration    // a download that receives nothing this long is retried
 	GiveUpAfter    int              // items in a row failing transiently before a source is given up; 0 never
 	Opener         Opener
@@ -69,6 +73,8 @@ type Stats struct {
 	Auth     error
 	DiskFull error
 	Canceled bool
+	// MirrorStopped says why --mirror deleted nothing (--max-delete).
+	MirrorStopped error
 }
 
 type engine struct {
@@ -90,8 +96,13 @@ type engine struct {
 	claims    claimSet         // local-name hash → key, for names first given out in this run
 	claimed   int              // claims made
 	complete  map[string]bool  // sources whose end record said complete
+	excluded  map[string]int64 // source → items a filter left out (end records' "excluded")
+	items     map[string]int64 // source → items in the input plus end records' counts (0: an empty listing)
 	ends      []*record.Record // end records, written after all results
 	listFault bool             // an incomplete end or a folder failure came through
+
+	refused    error // another run holds the folder (Options.Refused)
+	mirrorStop error // --max-delete stopped the mirror (under mu)
 
 	mu       sync.Mutex
 	authStop map[string]error   // source → the auth error that stopped it
@@ -142,7 +153,7 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 	readErr := e.plan(in, jobs)
 	close(jobs)
 	wg.Wait()
-	if opts.Mirror && readErr == nil {
+	if opts.Mirror && readErr == nil && e.refused == nil {
 		if err := e.mirror(); err != nil {
 			e.log.Error("mirror: " + err.Error())
 		}
@@ -178,6 +189,15 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	if err != nil {
 		return nil, err
 	}
+	if opts.Refused != nil {
+		// Another run holds the folder: read nothing of it, fail every item.
+		wctx, cancel := context.WithCancel(ctx)
+		return &engine{
+			opts: opts, root: root, out: out, prog: opts.Progress, log: opts.Log,
+			ctx: wctx, cancel: cancel, user: ctx, refused: opts.Refused,
+			complete: map[string]bool{}, excluded: map[string]int64{}, items: map[string]int64{}, authStop: map[string]error{}, streaks: map[string]*streak{},
+		}, nil
+	}
 	if !opts.DryRun {
 		if err := os.MkdirAll(root, 0o755); err != nil {
 			return nil, fault.Wrap(fault.Local, err)
@@ -188,7 +208,13 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	if st, err := os.Stat(filepath.Join(root, manifest.FileName)); err == nil && st.Size() > 1<<20 {
 		lowGC()
 	}
-	ix, mw, err := manifest.Open(root, opts.DryRun, opts.VerifyExisting)
+	var ix *manifest.Index
+	var mw *manifest.Writer
+	if opts.Lock != nil {
+		ix, mw, err = manifest.OpenLocked(opts.Lock, opts.VerifyExisting)
+	} else {
+		ix, mw, err = manifest.Open(root, opts.DryRun, opts.VerifyExisting)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +222,7 @@ func newEngine(ctx context.Context, out *record.Encoder, opts Options) (*engine,
 	e := &engine{
 		opts: opts, root: root, ix: ix, mw: mw, out: out, prog: opts.Progress, log: opts.Log,
 		ctx: wctx, cancel: cancel, user: ctx,
-		complete: map[string]bool{}, authStop: map[string]error{}, streaks: map[string]*streak{},
+		complete: map[string]bool{}, excluded: map[string]int64{}, items: map[string]int64{}, authStop: map[string]error{}, streaks: map[string]*streak{},
 	}
 	return e, nil
 }
@@ -210,6 +236,7 @@ func (e *engine) stats() Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.DiskFull = e.diskFull
+	s.MirrorStopped = e.mirrorStop
 	for _, err := range e.authStop {
 		s.Auth = err
 		break
@@ -316,12 +343,19 @@ func errNotStarted() error {
 	return fault.Wrap(fault.Canceled, errors.New("interrupted before it started"))
 }
 
-// isItem reports whether rec is a file to fetch (not a folder failure).
+// isItem reports whether rec is a file to fetch. A failure record is one
+// only when it names the file: a listing failure (a folder, or an entry
+// ps-list refused, such as a hostile name, which has no id and no url)
+// passes through with its own reason.
 func isItem(rec *record.Record) bool {
 	if !rec.IsFileRecord() {
 		return false
 	}
-	return !rec.IsFolderFailure()
+	if rec.IsFolderFailure() {
+		return false
+	}
+	// A failure without id or url is an entry the listing refused.
+	return rec.Type != record.TypeFailure || rec.ID != "" || rec.URL != ""
 }
 
 // emit writes a record to stdout.

@@ -27,6 +27,12 @@ func (e *engine) planOne(rec *record.Record) *job {
 		} else {
 			e.listFault = true
 		}
+		if rec.Count != nil {
+			e.items[rec.Source] += *rec.Count // what the listing held, before any filter
+		}
+		if rec.Excluded != nil && *rec.Excluded > 0 {
+			e.excluded[rec.Source] += *rec.Excluded
+		}
 		// Held until every result is out, so the end record stays the
 		// last line, as it is in ps-list's output.
 		e.ends = append(e.ends, rec)
@@ -36,6 +42,11 @@ func (e *engine) planOne(rec *record.Record) *job {
 			e.listFault = true // a folder could not be listed
 		}
 		e.emit(rec)
+		return nil
+	}
+	e.items[rec.Source]++
+	if e.refused != nil {
+		e.fail(rec, fault.Wrap(fault.Local, fmt.Errorf("not attempted: %w", e.refused)), 0, false)
 		return nil
 	}
 	if err := e.stopped(rec.Source); err != nil {
@@ -126,6 +137,11 @@ func (e *engine) unchanged(j *job, fp uint32) bool {
 func (e *engine) assign(j *job, cand string) error {
 	for n := 0; n <= maxSuffix; n++ {
 		name := naming.WithSuffix(cand, n)
+		if n > 0 {
+			if err := naming.CheckLength(name); err != nil {
+				return fault.Wrap(fault.Permanent, fmt.Errorf("cannot name the file safely: %w", err))
+			}
+		}
 		h := e.ix.NameHash(name)
 		if owner, ok := e.claims.get(h); ok {
 			if owner != j.key {

@@ -5,10 +5,12 @@ package fetch
 import (
 	"os"
 	"syscall"
+
+	"github.com/ps-photos/ps/internal/safefile"
 )
 
 const (
-	oNoFollow      = syscall.O_NOFOLLOW
+	oNoFollow      = safefile.NoFollow // O_NOFOLLOW, or 0 on Windows (no such flag)
 	syscallENOTDIR = syscall.ENOTDIR
 )
 

@@ -155,3 +155,25 @@ func BenchmarkFilter(b *testing.B) {
 	}
 	b.ReportMetric(float64(100_000*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// A line over 64 MiB is one malformed line, named by its number, as in
+// ps-fetch: the lines after it still pass (it used to stop the run).
+func TestLongLineIsSkipped(t *testing.T) {
+	long := `{"type":"item","path":"` + strings.Repeat("x", record.MaxLine) + `.jpg"}`
+	in := `{"type":"item","path":"a.jpg"}` + "\n" + long + "\n" + `{"type":"item","path":"b.jpg"}` + "\n"
+	var out bytes.Buffer
+	var bad []string
+	st, err := Run(strings.NewReader(in), &out, &Criteria{}, Options{Report: func(e *record.LineError) { bad = append(bad, e.Error()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "line 2: line longer than 64 MiB"; len(bad) != 1 || bad[0] != want {
+		t.Errorf("bad lines %q, want [%q]", bad, want)
+	}
+	if got := out.String(); got != `{"type":"item","path":"a.jpg"}`+"\n"+`{"type":"item","path":"b.jpg"}`+"\n" {
+		t.Errorf("output of %d bytes, want only a.jpg and b.jpg", len(got))
+	}
+	if st.Bad != 1 || st.Kept != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}

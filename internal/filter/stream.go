@@ -41,12 +41,23 @@ type block struct {
 	kept      int64
 	passed    int64
 	candidate []candidate // --newest: items and pass-through lines with their order
+	dropped   int64       // items dropped in this block
+	ends      []endMark   // end records in out
+}
+
+// endMark is an end record in a block's output, with the number of items
+// the block dropped before it: the end record is rewritten to say how
+// many items the filter excluded (see markExcluded).
+type endMark struct {
+	start, end int // its bytes in out
+	dropped    int64
 }
 
 type candidate struct {
 	date time.Time
 	line int
 	item bool
+	end  bool // an end record
 	data []byte
 }
 
@@ -92,34 +103,59 @@ func Run(in io.Reader, out io.Writer, c *Criteria, opts Options) (Stats, error) 
 }
 
 // readBlocks cuts the input into blocks of whole lines. A single Read per
-// block keeps latency low on slow pipes; blocks grow for long lines.
+// block keeps latency low on slow pipes; blocks grow for long lines. A
+// line longer than record.MaxLine becomes a block holding only its error,
+// and is skipped up to its end, as ps-fetch's reader does.
 func readBlocks(in io.Reader, todo chan<- *block, stop <-chan struct{}) error {
 	defer close(todo)
 	const size = 1 << 20
 	var carry []byte
 	seq, line := 0, 1
+	skipping := false // inside a line too long to keep
+	send := func(b *block) bool {
+		b.seq = seq
+		seq++
+		select {
+		case todo <- b:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 	for {
 		buf := make([]byte, len(carry), max(size, 2*len(carry)))
 		copy(buf, carry)
 		n, err := in.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
-		if err == io.EOF && len(buf) > 0 && buf[len(buf)-1] != '\n' {
+		if skipping {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				buf = buf[:0] // still inside the long line
+			} else {
+				buf, skipping = buf[i+1:], false
+				line++
+			}
+		}
+		if err == io.EOF && len(buf) > 0 && buf[len(buf)-1] != '\n' && !skipping {
 			buf = append(buf, '\n')
 		}
 		cut := bytes.LastIndexByte(buf, '\n') + 1
 		if cut > 0 {
-			b := &block{seq: seq, firstLine: line, data: buf[:cut]}
-			seq++
+			b := &block{firstLine: line, data: buf[:cut]}
 			line += bytes.Count(b.data, []byte{'\n'})
-			select {
-			case todo <- b:
-			case <-stop:
+			if !send(b) {
 				return nil
 			}
 		}
 		carry = buf[cut:]
 		if len(carry) > record.MaxLine {
-			return &record.LineError{Line: line, Err: errors.New("line longer than 64 MiB")}
+			if !send(&block{firstLine: line, lines: 1, bad: []*record.LineError{record.LongLine(line)}}) {
+				return nil
+			}
+			carry, skipping = nil, true
+			if err == io.EOF {
+				return nil
+			}
 		}
 		if err == io.EOF {
 			return nil
@@ -131,6 +167,10 @@ func readBlocks(in io.Reader, todo chan<- *block, stop <-chan struct{}) error {
 }
 
 func process(b *block, c *Criteria, opts Options) {
+	if len(b.bad) > 0 && opts.Strict { // a line too long (readBlocks)
+		b.stopped = true
+		return
+	}
 	var f record.Fields
 	data := b.data
 	lineNo := b.firstLine
@@ -148,6 +188,14 @@ func process(b *block, c *Criteria, opts Options) {
 			continue
 		}
 		b.lines++
+		if len(line) > record.MaxLine {
+			b.bad = append(b.bad, record.LongLine(n))
+			if opts.Strict {
+				b.stopped = true
+				return
+			}
+			continue
+		}
 		err := record.ScanFields(line, &f)
 		verdict, date := Drop, time.Time{}
 		if err == nil {
@@ -161,10 +209,15 @@ func process(b *block, c *Criteria, opts Options) {
 			}
 			continue
 		}
+		isEnd := verdict == NotItem && isEndType(f.Type)
 		switch {
 		case verdict == Drop:
+			b.dropped++
 		case keepAll:
-			b.candidate = append(b.candidate, candidate{date: date, line: n, item: verdict == Keep, data: slices.Clone(full)})
+			b.candidate = append(b.candidate, candidate{date: date, line: n, item: verdict == Keep, end: isEnd, data: slices.Clone(full)})
+		case isEnd:
+			b.ends = append(b.ends, endMark{start: len(b.out), end: len(b.out) + len(full), dropped: b.dropped})
+			b.out = append(b.out, full...)
 		default:
 			b.out = append(b.out, full...)
 		}
@@ -186,6 +239,7 @@ func writeOrdered(done <-chan *block, out io.Writer, opts Options, stop chan str
 	next := 0
 	var newest newestSet
 	var werr error
+	var dropped int64 // items dropped before the current block
 	for b := range done {
 		pending[b.seq] = b
 		for pb := pending[next]; pb != nil; pb = pending[next] {
@@ -203,10 +257,11 @@ func writeOrdered(done <-chan *block, out io.Writer, opts Options, stop chan str
 			if werr == nil {
 				if opts.Newest > 0 {
 					newest.add(pb.candidate, opts.Newest)
-				} else if _, err := w.Write(pb.out); err != nil {
+				} else if err := writeBlock(w, pb, dropped); err != nil {
 					werr = err
 				}
 			}
+			dropped += pb.dropped
 			if pb.stopped && werr == nil {
 				werr = ErrStopped
 			}
@@ -227,13 +282,68 @@ func writeOrdered(done <-chan *block, out io.Writer, opts Options, stop chan str
 			if cd.item {
 				st.Kept++
 			}
-			if _, err := w.Write(cd.data); err != nil {
+		}
+		// --newest decides at the end: every end record says how many
+		// items were left out in all.
+		excluded := st.Lines - st.Kept - st.Passed - st.Bad
+		for _, cd := range kept {
+			data := cd.data
+			if cd.end {
+				data = markExcluded(data, excluded)
+			}
+			if _, err := w.Write(data); err != nil {
 				return st, err
 			}
 		}
 	}
 	st.Dropped = st.Lines - st.Kept - st.Passed - st.Bad
 	return st, w.Flush()
+}
+
+// writeBlock writes a block's kept lines, its end records marked with the
+// items dropped before them (dropped: in earlier blocks).
+func writeBlock(w io.Writer, b *block, dropped int64) error {
+	prev := 0
+	for _, m := range b.ends {
+		if _, err := w.Write(b.out[prev:m.start]); err != nil {
+			return err
+		}
+		if _, err := w.Write(markExcluded(b.out[m.start:m.end], dropped+m.dropped)); err != nil {
+			return err
+		}
+		prev = m.end
+	}
+	_, err := w.Write(b.out[prev:])
+	return err
+}
+
+func isEndType(raw []byte) bool {
+	typ, _ := record.RawString(raw)
+	return typ == record.TypeEnd
+}
+
+// markExcluded adds n to an end record's "excluded" count, so that a
+// ps-fetch --mirror downstream knows the listing is no longer whole and
+// does not delete what the filter left out. An end record after which
+// nothing was dropped passes byte for byte, like every other line.
+func markExcluded(line []byte, n int64) []byte {
+	if n == 0 {
+		return line
+	}
+	rec, err := record.Parse(bytes.TrimRight(line, "\r\n"))
+	if err != nil {
+		return line // validated already; cannot happen
+	}
+	total := n
+	if rec.Excluded != nil {
+		total += *rec.Excluded
+	}
+	rec.Excluded = &total
+	out, err := rec.MarshalJSON()
+	if err != nil {
+		return line
+	}
+	return append(out, '\n')
 }
 
 func stopWith(w *bufio.Writer, err error) error {

@@ -8,7 +8,12 @@ import (
 	"hash/maphash"
 	"os"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/ps-photos/ps/internal/record"
 )
@@ -140,12 +145,33 @@ func (ix *Index) Key(source, id string) uint64 {
 	return h.Sum64()
 }
 
-// NameHash hashes a local name.
+// NameHash hashes a local name as the file systems ps-fetch writes to
+// compare names: case-folded and in Unicode NFC, because macOS, Windows
+// and exFAT cards hold IMG.CR3 and img.cr3, or café in NFC and in NFD, as
+// one file. Names that hash alike collide, so the second gets _1.
 func (ix *Index) NameHash(local string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(ix.seed)
-	h.WriteString(local)
+	h.WriteString(FoldName(local))
 	return h.Sum64()
+}
+
+// FoldName is the form of a name two names collide in: NFC, case-folded.
+// ASCII names, the common case, cost one pass and no allocation unless
+// they hold upper-case letters.
+func FoldName(name string) string {
+	upper := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			return cases.Fold().String(norm.NFC.String(name))
+		}
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	if !upper {
+		return name
+	}
+	return strings.ToLower(name)
 }
 
 // Fingerprint folds size and mtime into 32 bits: an item whose fingerprint

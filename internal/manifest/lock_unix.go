@@ -7,8 +7,6 @@ import (
 	"syscall"
 )
 
-const syscallNoFollow = syscall.O_NOFOLLOW
-
 // lock takes an exclusive advisory lock, so two ps-fetch runs never
 // append to one manifest at the same time. Closing the file releases it.
 func lock(f *os.File) error {

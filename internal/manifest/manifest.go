@@ -29,6 +29,7 @@ import (
 
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/safefile"
 )
 
 // FileName is the manifest's name inside the output folder.
@@ -94,24 +95,60 @@ const FlushEvery = 250 * time.Millisecond
 // maxBatch bounds a frame, so reading one needs little memory.
 const maxBatch = 1024
 
+// ErrInUse is wrapped by the error Lock returns when another ps-fetch
+// holds the folder.
+var ErrInUse = errors.New("in use by another ps-fetch")
+
+// Lock is the output folder's lock: the manifest file, opened (never
+// through a symlink) and locked. A run takes it before it touches any
+// state in the folder; closing the manifest's Writer releases it.
+type Lock struct {
+	f    *os.File
+	path string
+}
+
+// TakeLock creates dir if needed and locks its manifest. A folder another
+// ps-fetch holds is an error wrapping ErrInUse (class local).
+func TakeLock(dir string) (*Lock, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fault.Wrap(fault.Local, err)
+	}
+	p := filepath.Join(dir, FileName)
+	f, err := safefile.Open(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fault.Wrap(fault.Local, fmt.Errorf("open the manifest: %w", err))
+	}
+	if err := lock(f); err != nil {
+		f.Close()
+		return nil, fault.Wrap(fault.Local, fmt.Errorf("the output folder %s is %w (its manifest is locked: %v)", dir, ErrInUse, err))
+	}
+	return &Lock{f: f, path: p}, nil
+}
+
+// Release unlocks without writing (a run that stopped before Open).
+func (l *Lock) Release() error { return l.f.Close() }
+
 // Open locks the manifest in dir, reads it into an Index and, unless
 // readOnly, returns a Writer that appends to it. withSHA keeps every
 // entry's sha256 in the index (for --verify-existing; about 100 bytes per
 // entry more).
 func Open(dir string, readOnly, withSHA bool) (*Index, *Writer, error) {
-	p := filepath.Join(dir, FileName)
 	if readOnly {
-		ix, _, err := load(p, withSHA)
+		ix, _, err := load(filepath.Join(dir, FileName), withSHA)
 		return ix, nil, err
 	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscallNoFollow, 0o644)
+	lk, err := TakeLock(dir)
 	if err != nil {
-		return nil, nil, fault.Wrap(fault.Local, fmt.Errorf("open the manifest: %w", err))
+		return nil, nil, err
 	}
-	if err := lock(f); err != nil {
-		f.Close()
-		return nil, nil, fault.Errorf(fault.Local, "%s is in use by another ps-fetch (%v)", p, err)
-	}
+	return OpenLocked(lk, withSHA)
+}
+
+// OpenLocked reads the manifest lk holds into an Index and returns a
+// Writer that appends to it; the Writer owns the lock from then on (also
+// when OpenLocked fails, the lock is released).
+func OpenLocked(lk *Lock, withSHA bool) (*Index, *Writer, error) {
+	f, p := lk.f, lk.path
 	ix, good, err := load(p, withSHA)
 	if err != nil {
 		f.Close()
@@ -232,7 +269,10 @@ func Scan(dir string, fn func(e *Entry) error) error {
 // past the last whole frame. A frame cut short at the end is a torn write
 // and ends the scan quietly; a whole frame that does not decode is skipped.
 func scanFile(p string, fn func(line []byte) error) (int64, error) {
-	f, err := os.Open(p)
+	f, err := safefile.Open(p, os.O_RDONLY, 0)
+	if errors.Is(err, safefile.ErrNotRegular) {
+		return 0, fault.Wrap(fault.Local, err)
+	}
 	if err != nil {
 		return 0, err
 	}

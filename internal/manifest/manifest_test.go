@@ -123,3 +123,22 @@ func TestMissingManifestIsEmpty(t *testing.T) {
 		t.Fatalf("%v %v %v", ix, w, err)
 	}
 }
+
+// Names one file on a case-insensitive or normalising file system fold
+// alike; names that differ otherwise do not.
+func TestFoldName(t *testing.T) {
+	same := [][2]string{
+		{"1719828000.CR3", "1719828000.cr3"},
+		{"a/caf\u00e9.jpg", "a/cafe\u0301.jpg"},
+		{"A/CAF\u00c9.JPG", "a/cafe\u0301.jpg"},
+		{"plain/name.jpg", "plain/name.jpg"},
+	}
+	for _, p := range same {
+		if FoldName(p[0]) != FoldName(p[1]) {
+			t.Errorf("FoldName(%q) = %q, FoldName(%q) = %q: want equal", p[0], FoldName(p[0]), p[1], FoldName(p[1]))
+		}
+	}
+	if FoldName("a/IMG_1.CR3") == FoldName("b/IMG_1.CR3") || FoldName("café.jpg") == FoldName("cafe.jpg") {
+		t.Error("different names folded alike")
+	}
+}

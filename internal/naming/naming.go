@@ -184,9 +184,20 @@ func baseName(rec *record.Record) (string, error) {
 	return "", errors.New("the record has no path, name or url to name the file by")
 }
 
-// Check rejects names that could escape the output folder or that no file
-// system should be asked to create: empty names, absolute paths, "..",
-// NUL and control characters, backslashes and drive letters.
+// MaxElem is the longest file or folder name, in bytes, that common file
+// systems accept (NAME_MAX on Linux and macOS, exFAT and NTFS allow about
+// as much).
+const MaxElem = 255
+
+// PartSuffix is how many bytes ps-fetch's partial download adds to a file
+// name (".XXXXXXXX.part"): a name is only safe if its .part is too.
+const PartSuffix = len(".01234567.part")
+
+// Check rejects names that could escape the output folder, mislead a
+// reader, or that no file system should be asked to create: empty names,
+// absolute paths, "..", NUL, C0 and C1 control characters, bidirectional
+// overrides (which show "gpj.exe" as "exe.jpg"), backslashes, drive
+// letters, and names whose partial download would be too long a name.
 func Check(name string) error {
 	switch {
 	case name == "":
@@ -202,9 +213,15 @@ func Check(name string) error {
 		if r == 0 {
 			return fmt.Errorf("NUL character in name %q", name)
 		}
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
 			return fmt.Errorf("control character %U in name %q", r, name)
 		}
+		if r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			return fmt.Errorf("bidirectional override %U in name %q", r, name)
+		}
+	}
+	if err := CheckLength(name); err != nil {
+		return err
 	}
 	for _, el := range strings.Split(name, "/") {
 		if el == ".." {
@@ -213,6 +230,24 @@ func Check(name string) error {
 	}
 	if c := path.Clean(name); c == "." || c == ".." {
 		return fmt.Errorf("name %q is not a file", name)
+	}
+	return nil
+}
+
+// CheckLength rejects a name with a folder longer than MaxElem bytes, or
+// a file name that would pass MaxElem with its .part suffix.
+func CheckLength(name string) error {
+	base := name
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		base = name[i+1:]
+		for _, el := range strings.Split(name[:i], "/") {
+			if len(el) > MaxElem {
+				return fmt.Errorf("folder name of %d bytes in %q: file systems allow %d", len(el), name, MaxElem)
+			}
+		}
+	}
+	if len(base)+PartSuffix > MaxElem {
+		return fmt.Errorf("file name of %d bytes in %q: with its .part suffix it would pass the %d-byte limit of file names", len(base), name, MaxElem)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ type Progress struct {
 	start time.Time
 
 	downloaded, skipped, failed atomic.Int64
+	deleted                     atomic.Int64 // --mirror
 	queued, queuedBytes         atomic.Int64 // items handed to workers, and their sizes
 	failedQueued                atomic.Int64 // queued items that ended without a download
 	bytes                       atomic.Int64 // bytes received this run
@@ -196,9 +197,15 @@ func (p *Progress) line() string {
 	d, s, f, b := p.Counts()
 	elapsed := time.Since(p.start)
 	rate := float64(b) / 1e6 / max(elapsed.Seconds(), 1e-9)
-	return fmt.Sprintf("%d downloaded, %d skipped, %d failed, %s in %s (%.1f MB/s)",
-		d, s, f, HumanBytes(b), elapsed.Round(10*time.Millisecond), rate)
+	line := fmt.Sprintf("%d downloaded, %d skipped, %d failed", d, s, f)
+	if n := p.deleted.Load(); n > 0 {
+		line += fmt.Sprintf(", %d deleted", n)
+	}
+	return fmt.Sprintf("%s, %s in %s (%.1f MB/s)", line, HumanBytes(b), elapsed.Round(10*time.Millisecond), rate)
 }
+
+// Deleted counts a file --mirror deleted (or, with --dry-run, would).
+func (p *Progress) Deleted() { p.deleted.Add(1) }
 
 // HumanBytes prints n in decimal units (kB, MB, GB).
 func HumanBytes(n int64) string {

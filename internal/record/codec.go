@@ -3,13 +3,11 @@ package record
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxLine is the longest line a Reader accepts. Records carrying large
@@ -25,6 +23,12 @@ type LineError struct {
 
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
+
+// LongLine is the error for line n when it passes MaxLine: the line is
+// skipped, like any malformed line.
+func LongLine(n int) *LineError {
+	return &LineError{Line: n, Err: fmt.Errorf("line longer than %d MiB", MaxLine>>20)}
+}
 
 // Reader reads raw lines with their numbers. Blank lines are skipped
 // but counted, so numbers match what an editor shows.
@@ -61,7 +65,7 @@ func (d *Reader) Next() ([]byte, error) {
 			continue
 		}
 		if len(line) > MaxLine {
-			return nil, &LineError{Line: d.line, Err: fmt.Errorf("line longer than %d MiB", MaxLine>>20)}
+			return nil, LongLine(d.line)
 		}
 		return line, nil
 	}
@@ -118,16 +122,17 @@ func (d *Decoder) Decode() (*Record, error) {
 
 // Parse decodes one line and checks the parts of the contract every tool
 // relies on.
+//
+// The checks are ScanFields' (ps-filter's), so both tools find the same
+// lines malformed with the same words: the record's own scanner validates
+// the JSON (UTF-8 included) and checkField the type of each known field.
 func Parse(line []byte) (*Record, error) {
-	if !utf8.Valid(line) {
-		return nil, errors.New("not valid UTF-8")
-	}
 	var rec Record
-	if err := json.Unmarshal(line, &rec); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %w", err)
+	if err := rec.UnmarshalJSON(line); err != nil {
+		return nil, err
 	}
-	if rec.Type == "" {
-		return nil, errors.New(`missing "type"`)
+	if err := checkType(rec.Type); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }
@@ -137,12 +142,13 @@ func Parse(line []byte) (*Record, error) {
 // FlushEvery, so a slow listing still shows up downstream promptly
 // while a fast one does not pay a write per record.
 type Encoder struct {
-	mu    sync.Mutex
-	w     *bufio.Writer
-	dirty bool
-	err   error
-	stop  chan struct{}
-	done  chan struct{}
+	mu     sync.Mutex
+	direct io.Writer // NewLineEncoder: each line in one Write, unbuffered
+	w      *bufio.Writer
+	dirty  bool
+	err    error
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // FlushEvery bounds how long a written record may sit in the buffer.
@@ -152,6 +158,16 @@ const FlushEvery = 100 * time.Millisecond
 func NewEncoder(w io.Writer) *Encoder {
 	e := &Encoder{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go e.flusher()
+	return e
+}
+
+// NewLineEncoder writes each record to w with a single Write of the whole
+// line, "\n" included, and buffers nothing: for files that must hold
+// whole lines only, even when the process is killed (a killed process
+// leaves the writes it made, and a torn line needs a write cut short).
+func NewLineEncoder(w io.Writer) *Encoder {
+	e := &Encoder{direct: w, stop: make(chan struct{}), done: make(chan struct{})}
+	close(e.done)
 	return e
 }
 
@@ -190,6 +206,11 @@ func (e *Encoder) WriteLine(b []byte) error {
 	if e.err != nil {
 		return e.err
 	}
+	if e.direct != nil {
+		line := append(b[:len(b):len(b)], '\n') // a copy: b is the caller's
+		_, e.err = e.direct.Write(line)
+		return e.err
+	}
 	if _, err := e.w.Write(b); err != nil {
 		e.err = err
 		return err
@@ -206,7 +227,7 @@ func (e *Encoder) WriteLine(b []byte) error {
 func (e *Encoder) Flush() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.err == nil {
+	if e.err == nil && e.direct == nil {
 		e.err = e.w.Flush()
 		e.dirty = false
 	}

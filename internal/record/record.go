@@ -107,6 +107,9 @@ type Record struct {
 	// end records
 	Complete *bool
 	Count    *int64
+	// Excluded is how many items a filter (ps-filter) left out of the
+	// stream before this end record: the listing is no longer whole.
+	Excluded *int64
 
 	// session records: Session holds the source-specific session state
 	// (it may hold tokens: session records go to ps-list, not to logs).
@@ -137,6 +140,7 @@ type wire struct {
 	Error    *ErrorInfo        `json:"error,omitempty"`
 	Complete *bool             `json:"complete,omitempty"`
 	Count    *int64            `json:"count,omitempty"`
+	Excluded *int64            `json:"excluded,omitempty"`
 	Created  string            `json:"created,omitempty"`
 	Expires  string            `json:"expires,omitempty"`
 	Session  map[string]any    `json:"session,omitempty"`
@@ -145,7 +149,7 @@ type wire struct {
 var knownKeys = map[string]bool{
 	"type": true, "source": true, "id": true, "path": true, "name": true, "size": true,
 	"mtime": true, "taken": true, "media": true, "hash": true, "meta": true, "url": true,
-	"local": true, "status": true, "error": true, "complete": true, "count": true,
+	"local": true, "status": true, "error": true, "complete": true, "count": true, "excluded": true,
 	"created": true, "expires": true, "session": true,
 }
 
@@ -184,7 +188,7 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 		Type: r.Type, Source: r.Source, ID: r.ID, Path: r.Path, Name: r.Name,
 		Mtime: FormatTime(r.Mtime), Taken: FormatTime(r.Taken), Media: r.Media,
 		Hash: r.Hash, Meta: r.Meta, URL: r.URL, Local: r.Local, Status: r.Status,
-		Error: r.Error, Complete: r.Complete, Count: r.Count,
+		Error: r.Error, Complete: r.Complete, Count: r.Count, Excluded: r.Excluded,
 		Created: FormatTime(r.Created), Expires: FormatTime(r.Expires), Session: r.Session,
 	}
 	switch r.Type {
@@ -226,6 +230,9 @@ func (r *Record) MarshalJSON() ([]byte, error) {
 func (r *Record) UnmarshalJSON(data []byte) error {
 	*r = Record{}
 	return eachField(data, func(rawKey, val []byte) error {
+		if err := checkField(rawKey, val); err != nil {
+			return fieldError(rawKey, err)
+		}
 		key := string(rawKey)
 		if bytes.IndexByte(rawKey, '\\') >= 0 {
 			key, _ = RawString(append(append([]byte{'"'}, rawKey...), '"'))
@@ -289,6 +296,9 @@ func (r *Record) setField(key string, raw json.RawMessage) error {
 	case "count":
 		r.Count = new(int64)
 		err = json.Unmarshal(raw, r.Count)
+	case "excluded":
+		r.Excluded = new(int64)
+		*r.Excluded, err = RawInt(raw)
 	default:
 		r.Extra = append(r.Extra, Field{Key: key, Value: append(json.RawMessage(nil), raw...)})
 	}

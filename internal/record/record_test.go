@@ -116,7 +116,12 @@ func FuzzScanFields(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fs Fields
-		err := ScanFields(b, &fs)
+		// ps-filter's and ps-fetch's checks agree on every line.
+		_, perr := Parse(b)
+		if serr := ScanFields(b, &fs); (serr == nil) != (perr == nil) || serr != nil && serr.Error() != perr.Error() {
+			t.Fatalf("ScanFields err=%v, Parse err=%v, for %q", serr, perr, b)
+		}
+		err := eachField(b, func(key, val []byte) error { fs.set(key, val); return nil })
 		var obj map[string]json.RawMessage
 		jerr := json.Unmarshal(b, &obj)
 		// The contract is UTF-8: ScanFields rejects what encoding/json
@@ -180,5 +185,41 @@ func TestListingShapes(t *testing.T) {
 				t.Errorf("%s counts as a file record", out)
 			}
 		}
+	}
+}
+
+// writeRecorder keeps every Write call separately.
+type writeRecorder struct{ writes [][]byte }
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// A line encoder makes one Write per record, holding the whole line and
+// its newline, also for lines longer than any buffer, and keeps nothing
+// back: a process killed between records leaves whole lines only.
+func TestLineEncoderWritesWholeLines(t *testing.T) {
+	var w writeRecorder
+	enc := NewLineEncoder(&w)
+	small := &Record{Type: TypeFailure, Path: "a.jpg", Error: &ErrorInfo{Class: "transient", Message: "x"}}
+	big := &Record{Type: TypeFailure, Path: strings.Repeat("b", 200<<10) + ".jpg"}
+	for i, r := range []*Record{small, big, small} {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.writes) != i+1 {
+			t.Fatalf("after record %d: %d writes, want %d (nothing buffered, one write each)", i+1, len(w.writes), i+1)
+		}
+		last := w.writes[i]
+		if bytes.Count(last, []byte("\n")) != 1 || last[len(last)-1] != '\n' {
+			t.Fatalf("write %d is not one whole line (%d bytes)", i+1, len(last))
+		}
+		if _, err := Parse(last[:len(last)-1]); err != nil {
+			t.Fatalf("write %d: %v", i+1, err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

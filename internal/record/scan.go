@@ -1,9 +1,11 @@
 package record
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -13,16 +15,111 @@ type Fields struct {
 	Type, Path, Name, Size, Mtime, Taken, Media []byte
 }
 
-// ScanFields validates line as one JSON object (fully: strings, escapes,
-// numbers, nesting and UTF-8) and picks out the fields in Fields, without
+// ScanFields validates line as one record, with the same rules and the
+// same messages as Parse (JSON syntax, UTF-8, the type of every known
+// field, a "type"), and picks out the fields in Fields, without
 // allocating. It is the fast path of ps-filter, which must not re-marshal
-// records: the line itself is what gets written out.
+// records: the line itself is what gets written out. ps-filter and
+// ps-fetch so agree on which lines are malformed, and why.
 func ScanFields(line []byte, f *Fields) error {
 	*f = Fields{}
-	return eachField(line, func(key, val []byte) error {
+	err := eachField(line, func(key, val []byte) error {
+		if err := checkField(key, val); err != nil {
+			return fieldError(key, err)
+		}
 		f.set(key, val)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	typ, _ := RawString(f.Type)
+	return checkType(typ)
+}
+
+// checkType is the rule every record obeys: it has a type.
+func checkType(typ string) error {
+	if typ == "" {
+		return errors.New(`missing "type"`)
+	}
+	return nil
+}
+
+func fieldError(rawKey []byte, err error) error {
+	key := string(rawKey)
+	if bytes.IndexByte(rawKey, '\\') >= 0 {
+		key, _ = RawString(append(append([]byte{'"'}, rawKey...), '"'))
+	}
+	return fmt.Errorf("field %q: %w", key, err)
+}
+
+// checkField checks the JSON type of one known top-level field, as the
+// contract (docs/records.md) gives it; unknown fields may hold anything.
+// null stands for an absent field.
+func checkField(key, raw []byte) error {
+	if string(raw) == "null" {
+		return nil
+	}
+	switch string(key) {
+	case "type", "source", "path", "name", "media", "url", "local", "status":
+		if raw[0] != '"' {
+			return errors.New("want a string")
+		}
+	case "id":
+		if raw[0] != '"' && raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+			return errors.New("want a string")
+		}
+	case "size", "count", "excluded":
+		if _, err := RawInt(raw); err != nil {
+			return err
+		}
+	case "mtime", "taken", "created", "expires":
+		s, ok := RawString(raw)
+		if !ok {
+			return errors.New("want an RFC 3339 string")
+		}
+		if s != "" {
+			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+				return fmt.Errorf("want RFC 3339 time, got %q", s)
+			}
+		}
+	case "complete":
+		if string(raw) != "true" && string(raw) != "false" {
+			return errors.New("want true or false")
+		}
+	case "meta", "session":
+		if raw[0] != '{' {
+			return errors.New("want an object")
+		}
+	case "hash":
+		if raw[0] != '{' {
+			return errors.New("want an object of strings")
+		}
+		return eachField(raw, func(_, v []byte) error {
+			if v[0] != '"' {
+				return errors.New("want an object of strings")
+			}
+			return nil
+		})
+	case "error":
+		if raw[0] != '{' {
+			return errors.New("want an object")
+		}
+		return eachField(raw, func(k, v []byte) error {
+			switch string(k) {
+			case "class", "message", "hint":
+				if v[0] != '"' && string(v) != "null" {
+					return fmt.Errorf("%q: want a string", k)
+				}
+			case "attempts":
+				if _, err := RawInt(v); err != nil && string(v) != "null" {
+					return fmt.Errorf("%q: %v", k, err)
+				}
+			}
+			return nil
+		})
+	}
+	return nil
 }
 
 // eachField validates line as one JSON object and calls fn with each

@@ -81,13 +81,19 @@ func (r *Registry) schemes() []string {
 	return out
 }
 
-// Open opens the source for location.
+// Open opens the source for location. On error the Source is a nil
+// interface: a factory that returns its own nil pointer (a typed nil)
+// would otherwise pass a "src != nil" check and panic on Close.
 func (r *Registry) Open(ctx context.Context, env Env, location string, session *record.Record) (Source, error) {
 	f, err := r.Lookup(location)
 	if err != nil {
 		return nil, err
 	}
-	return f.New(ctx, env, location, session)
+	src, err := f.New(ctx, env, location, session)
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // Pool opens each distinct source once and shares it between goroutines,

@@ -12,6 +12,7 @@ import (
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/local"
 )
 
 // fakeSource is a Source that only remembers where it was opened and
@@ -164,3 +165,33 @@ func TestPool(t *testing.T) {
 }
 
 var _ io.Closer = (*fakeSource)(nil)
+
+// A factory that fails returns a typed nil (*local.Source)(nil) inside
+// the Source interface; Registry.Open must hand back a nil interface, or
+// a caller's "src != nil" holds and Close panics (ps-fetch exited 2
+// instead of reporting the error).
+func TestOpenFailureIsNilSource(t *testing.T) {
+	reg := source.NewRegistry(local.Factory)
+	env := source.Env{StateDir: t.TempDir()}
+	src, err := reg.Open(context.Background(), env, "file://otherhost/photos", nil)
+	if err == nil {
+		t.Fatal("opening a file location on another host succeeded")
+	}
+	if src != nil {
+		t.Fatalf("Open failed (%v) but returned a non-nil Source %#v", err, src)
+	}
+
+	pool := source.NewPool(reg, env)
+	rec := &record.Record{Type: record.TypeItem, Source: "file://otherhost/photos", ID: "a.jpg", Path: "a.jpg"}
+	if _, _, err := pool.ForRecord(context.Background(), rec); err == nil {
+		t.Fatal("ForRecord succeeded")
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("Pool.Close panicked after a failed open: %v", p)
+		}
+	}()
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

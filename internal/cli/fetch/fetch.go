@@ -3,6 +3,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,10 +17,12 @@ import (
 	"github.com/ps-photos/ps/internal/cli"
 	"github.com/ps-photos/ps/internal/fault"
 	engine "github.com/ps-photos/ps/internal/fetch"
+	"github.com/ps-photos/ps/internal/manifest"
 	"github.com/ps-photos/ps/internal/naming"
 	"github.com/ps-photos/ps/internal/progress"
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/retry"
+	"github.com/ps-photos/ps/internal/safefile"
 	"github.com/ps-photos/ps/internal/source"
 	"github.com/ps-photos/ps/internal/source/all"
 )
@@ -56,7 +59,9 @@ type Command struct {
 	Force          bool          `help:"Download again even what the manifest says is there."`
 	VerifyExisting bool          `help:"Re-hash files the manifest has and fetch again those that differ."`
 	DryRun         bool          `help:"Print the records ps-fetch would write (status planned) and write nothing."`
-	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete listing)."`
+	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete, unfiltered listing)."`
+	DeleteExcluded bool          `help:"With --mirror, also delete files of items a filter (ps-filter) left out of the listing."`
+	MaxDelete      int           `default:"-1" placeholder:"N" help:"With --mirror, delete nothing (exit 1) when more than N files would go. -1: no limit."`
 	IdleTimeout    time.Duration `default:"60s" help:"Retry a download that receives nothing for this long."`
 	GiveUpAfter    int           `default:"10" placeholder:"N" help:"Stop trying a source after N items in a row failed with network errors (their retries spent); its other items fail at once, ready to re-run. 0: never."`
 }
@@ -74,13 +79,39 @@ func (c *Command) Run(stdio cli.Stdio) error {
 		return cli.WithExit(cli.ExitUsage, errors.New("--jobs must be at least 1, --retries and --give-up-after at least 0"))
 	}
 	log := c.Logger(stdio.Err)
-	name, err := folderName(c.Output, c.Name, c.DryRun, log)
-	if err != nil {
-		return err
+	if c.Name != "" {
+		if _, err := naming.Parse(c.Name); err != nil {
+			return cli.WithExit(cli.ExitUsage, err)
+		}
 	}
-	tmpl, err := naming.Parse(name)
-	if err != nil {
-		return cli.WithExit(cli.ExitUsage, err)
+	// The folder's lock comes before any state in it is read or written
+	// (.ps-fetch-name included). A folder another ps-fetch holds still
+	// gets its items: each becomes a local failure, ready to re-feed.
+	var lock *manifest.Lock
+	var refused error
+	if !c.DryRun {
+		var err error
+		lock, err = manifest.TakeLock(c.Output)
+		switch {
+		case errors.Is(err, manifest.ErrInUse):
+			refused = err
+			log.Error(err.Error())
+		case err != nil:
+			return err
+		}
+	}
+	var tmpl *naming.Template
+	if refused == nil {
+		name, err := folderName(c.Output, c.Name, c.DryRun, log)
+		if err == nil {
+			tmpl, err = naming.Parse(name)
+		}
+		if err != nil {
+			if lock != nil {
+				lock.Release()
+			}
+			return err
+		}
 	}
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
@@ -89,12 +120,12 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	defer out.Close()
 	var failures *record.Encoder
 	if c.Failures != "" && !c.DryRun {
-		f, err := os.OpenFile(c.Failures, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		f, err := openFailures(c.Failures)
 		if err != nil {
 			return cli.WithExit(cli.ExitUsage, fmt.Errorf("--failures: %w", err))
 		}
 		defer f.Close()
-		failures = record.NewEncoder(f)
+		failures = record.NewLineEncoder(f)
 		defer failures.Close()
 	}
 	pool := source.NewPool(all.Registry(), cli.Env(log))
@@ -102,8 +133,9 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	prog := progress.New(c.progressMode(stdio), stdio.Err)
 
 	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
-		Dir: c.Output, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
+		Dir: c.Output, Lock: lock, Refused: refused, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
 		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
+		DeleteExcluded: c.DeleteExcluded, MaxDelete: c.maxDelete(),
 		IdleTimeout: c.IdleTimeout, GiveUpAfter: c.GiveUpAfter, Opener: pool, Failures: failures, Progress: prog, Log: log,
 		Strict:    c.Strict,
 		OnBadLine: func(le *record.LineError) { log.Error(le.Error()) },
@@ -137,10 +169,20 @@ func exitFor(s engine.Stats, err error) error {
 		return cli.WithExit(cli.ExitPartial, fmt.Errorf("stopped because the disk is full: %w", s.DiskFull))
 	case s.BadLines > 0:
 		return cli.WithExit(cli.ExitUsage, fmt.Errorf("%d malformed line(s) skipped", s.BadLines))
+	case s.MirrorStopped != nil:
+		return cli.WithExit(cli.ExitPartial, fmt.Errorf("mirror: %w", s.MirrorStopped))
 	case s.Failed > 0:
 		return cli.ErrPartial
 	}
 	return nil
+}
+
+// maxDelete is --max-delete for the engine: nil when there is no limit.
+func (c *Command) maxDelete() *int {
+	if c.MaxDelete < 0 {
+		return nil
+	}
+	return &c.MaxDelete
 }
 
 func (c *Command) progressMode(stdio cli.Stdio) string {
@@ -169,10 +211,15 @@ const nameFile = ".ps-fetch-name"
 // remembered for the folder), else the folder's remembered naming, else
 // "path".
 func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error) {
-	stored, err := os.ReadFile(filepath.Join(dir, nameFile))
+	stored, err := safefile.ReadFile(filepath.Join(dir, nameFile))
 	remembered := strings.TrimSpace(string(stored))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", fault.Wrap(fault.Local, err)
+	}
+	if remembered != "" {
+		if _, err := naming.Parse(remembered); err != nil {
+			return "", fault.Wrap(fault.Local, fmt.Errorf("%s: %w", filepath.Join(dir, nameFile), err))
+		}
 	}
 	if flag == "" {
 		if remembered != "" {
@@ -189,8 +236,50 @@ func folderName(dir, flag string, dryRun bool, log *slog.Logger) (string, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fault.Wrap(fault.Local, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, nameFile), []byte(flag+"\n"), 0o644); err != nil {
+	if err := safefile.WriteFile(filepath.Join(dir, nameFile), []byte(flag+"\n"), 0o644); err != nil {
 		return "", fault.Wrap(fault.Local, err)
 	}
 	return flag, nil
+}
+
+// openFailures opens the --failures file for appending. A run killed
+// while writing it may have left a torn last line: that is cut back to the
+// last whole line, so the next record starts a line of its own and the
+// file stays valid input (the torn record also went to stdout, and the
+// item is fetched again by re-feeding the listing).
+func openFailures(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// cutTornLine truncates f after its last "\n" when it does not end in one.
+func cutTornLine(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+		return err // a pipe or device: nothing to cut
+	}
+	size := st.Size()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return err
+		}
+		if end == size && chunk[len(chunk)-1] == '\n' {
+			return nil // ends in a whole line
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return f.Truncate(start + int64(i) + 1)
+		}
+		end = start
+	}
+	return f.Truncate(0) // one torn line and nothing else
 }

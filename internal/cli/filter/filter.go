@@ -12,7 +12,8 @@ import (
 )
 
 const description = `Select item records from a JSON-lines stream. Records that are not items (session, end, failure,
-result) pass through unchanged, and an item that passes is written byte for byte as it came in.
+result) pass through unchanged, and an item that passes is written byte for byte as it came in. An end record
+after which items were dropped says how many ("excluded": N), so ps-fetch --mirror does not delete them.
 
 All selections must hold (AND); values within one flag are alternatives (OR).
 

@@ -62,7 +62,27 @@ func New() *Source {
 	}
 	// No overall timeout: a 4 GB video takes a while. ps-fetch's idle
 	// timeout cancels a stalled request through its context.
-	return &Source{client: &http.Client{Transport: tr}, now: time.Now}
+	return &Source{client: &http.Client{Transport: tr, CheckRedirect: checkRedirect}, now: time.Now}
+}
+
+// maxRedirects is as many redirects as Go's client follows by default.
+const maxRedirects = 10
+
+// redirectError is a redirect ps-fetch will not follow: to a scheme other
+// than http(s) (file://, ftp://), or one too many (a loop). Retrying
+// cannot help, so it is permanent.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if s := req.URL.Scheme; s != "http" && s != "https" {
+		return &redirectError{fmt.Sprintf("refusing a redirect to a %s: URL (only http and https are followed)", s)}
+	}
+	if len(via) >= maxRedirects {
+		return &redirectError{fmt.Sprintf("stopped after %d redirects (a redirect loop?)", maxRedirects)}
+	}
+	return nil
 }
 
 // Location is the same for every URL.
@@ -136,6 +156,10 @@ func classifyNet(ctx context.Context, err error) error {
 	}
 	if ctx.Err() != nil {
 		return fault.Wrap(fault.Canceled, err)
+	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		return fault.Wrap(fault.Permanent, err)
 	}
 	return fault.Wrap(fault.Transient, err)
 }

@@ -104,3 +104,35 @@ func TestRedact(t *testing.T) {
 		t.Errorf("redact: %q", got)
 	}
 }
+
+// A redirect ps-fetch refuses (to another scheme, or round in a loop) is
+// permanent: retrying cannot change where the server sends us.
+func TestRefusedRedirectsArePermanent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+		case "/ftp":
+			http.Redirect(w, r, "ftp://127.0.0.1/x.jpg", http.StatusMovedPermanently)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusFound)
+		case "/ok":
+			http.Redirect(w, r, "/data", http.StatusFound)
+		case "/data":
+			w.Write([]byte("data"))
+		}
+	}))
+	defer srv.Close()
+	s := New()
+	for _, p := range []string{"/file", "/ftp", "/loop"} {
+		_, err := s.Open(context.Background(), &record.Record{URL: srv.URL + p}, 0)
+		if err == nil || fault.ClassOf(err) != fault.Permanent {
+			t.Errorf("%s: got %v (class %s), want a permanent error", p, err, fault.ClassOf(err))
+		}
+	}
+	c, err := s.Open(context.Background(), &record.Record{URL: srv.URL + "/ok"}, 0)
+	if err != nil {
+		t.Fatalf("a plain redirect: %v", err)
+	}
+	c.Close()
+}

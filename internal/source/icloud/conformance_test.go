@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ps-photos/ps/internal/source"
+	"github.com/ps-photos/ps/internal/source/icloud"
 	"github.com/ps-photos/ps/internal/source/icloud/icloudtest"
 	"github.com/ps-photos/ps/internal/source/sourcetest"
 )
@@ -24,6 +25,7 @@ func TestConformance(t *testing.T) {
 				fake := startFake(t, icloudtest.Options{}, zone)
 				return open(t, signedIn(t, fake), "icloud:"), source.ListOptions{Jobs: jobs}
 			},
+			Factory: &icloud.Factory, BadLocation: "icloud:nonsense/x/y",
 		})
 	}
 }

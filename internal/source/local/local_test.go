@@ -39,6 +39,7 @@ func TestConformance(t *testing.T) {
 					}
 					return src, source.ListOptions{Jobs: jobs}
 				},
+				Factory: &local.Factory, BadLocation: "file://otherhost/photos",
 			})
 		})
 	}

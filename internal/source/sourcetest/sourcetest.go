@@ -44,6 +44,11 @@ type Config struct {
 	// NoMtime: the source does not report modification times exactly
 	// (archives round them); mtimes are then only checked to be set.
 	NoMtime bool
+	// Factory and BadLocation, when set: opening BadLocation through a
+	// Registry (as the tools do) fails with a nil Source, never a typed
+	// nil that a caller's Close would panic on.
+	Factory     *source.Factory
+	BadLocation string
 }
 
 // Fixture returns the standard files: nested folders, awkward names, an
@@ -74,6 +79,20 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("CancelStopsRead", func(t *testing.T) { testCancelRead(t, cfg) })
 	t.Run("VersionIsStable", func(t *testing.T) { testVersion(t, cfg) })
 	t.Run("VanishedItemIsNotFound", func(t *testing.T) { testVanished(t, cfg) })
+	if cfg.Factory != nil {
+		t.Run("FailedOpenIsNil", func(t *testing.T) { testFailedOpen(t, cfg) })
+	}
+}
+
+func testFailedOpen(t *testing.T, cfg Config) {
+	reg := source.NewRegistry(*cfg.Factory)
+	src, err := reg.Open(context.Background(), source.Env{StateDir: t.TempDir()}, cfg.BadLocation, nil)
+	if err == nil {
+		t.Fatalf("opening %q succeeded", cfg.BadLocation)
+	}
+	if src != nil {
+		t.Fatalf("opening %q failed (%v) but returned a non-nil Source %#v", cfg.BadLocation, err, src)
+	}
 }
 
 func (cfg Config) key(p string) string {

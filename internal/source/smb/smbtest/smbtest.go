@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package smbtest starts a real Samba smbd for tests and benchmarks: a
 // private smb.conf in a temporary folder, bound to 127.0.0.1 on a free high
 // port, with its own lock, state, pid, private and cache folders and a

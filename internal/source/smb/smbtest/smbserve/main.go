@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command smbserve shares a folder through a private Samba smbd on
 // loopback, for benchmarks and manual tries:
 //
