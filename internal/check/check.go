@@ -154,8 +154,12 @@ func (c *checker) compareListing(r io.Reader) error {
 }
 
 func (c *checker) listed1(rec *record.Record) error {
-	if rec.Type == record.TypeEnd && rec.Complete != nil && *rec.Complete {
-		c.listed[rec.Source] = true
+	if rec.Type == record.TypeEnd {
+		// Only a complete listing that no filter cut proves an item gone.
+		filtered := rec.Excluded != nil && *rec.Excluded > 0
+		if rec.Complete != nil && *rec.Complete && !filtered {
+			c.listed[rec.Source] = true
+		}
 		return nil
 	}
 	if !rec.IsFileRecord() || rec.Type == record.TypeFailure {
