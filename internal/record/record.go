@@ -37,6 +37,8 @@ const (
 	TypeCheck   = "check"   // ps-check: how an archived file compares with what was fetched
 	TypeAlbum   = "album"   // ps-list --list-albums: an album, listable by its source
 	TypeLibrary = "library" // ps-list --list-libraries: a library, listable by its source
+	TypeGone    = "gone"    // ps-list --changes-since: an item the source no longer shows
+	TypeCycle   = "cycle"   // ps-watch: one run of the watched command
 )
 
 // Meta keys the tools themselves read (all other meta keys are the

@@ -101,6 +101,23 @@ type Honours struct {
 	Dates  bool // --since and --until
 }
 
+// ChangeLister is a source that can list only what changed since an
+// earlier listing (ps-list --changes-since).
+type ChangeLister interface {
+	// ListChanges lists what changed since the state an earlier call
+	// returned (nil: everything, as List does). Changed and new items go
+	// to sink.Item as List sends them; items the location no longer shows
+	// (deleted, trashed, hidden) go to sink.Item as records of type
+	// "gone". It returns the state to give the next call, which the
+	// caller saves only once the listing's end record is written (a run
+	// that dies before that lists the same changes again), and whether
+	// the listing was incremental: false when it was a full listing (no
+	// state yet, or the source refused the old one). A location that
+	// cannot be listed this way is a UsageError, returned before anything
+	// is listed.
+	ListChanges(ctx context.Context, opts ListOptions, since []byte, sink Sink) (next []byte, incremental bool, err error)
+}
+
 // Content is an open item.
 type Content struct {
 	io.ReadCloser

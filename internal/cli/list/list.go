@@ -28,7 +28,9 @@ Examples:
   ps-list smb://me@nas/photos/2024 -j 16        # an SMB share (after ps-auth smb)
   ps-auth synology --link URL | ps-list         # the share a session record names
   ps-list                                       # the latest session ps-auth saved
-  ps-list ~/Pictures | ps-filter --ext CR3 | ps-fetch -o ~/Archive`
+  ps-list ~/Pictures | ps-filter --ext CR3 | ps-fetch -o ~/Archive
+  ps-list icloud: --changes-since ~/.local/state/ps/icloud.changes | ps-fetch -o ~/iCloud
+                                                # only what changed since the last run (see docs/sync.md)`
 
 // Command is the ps-list command line: the flags every source shares. Each
 // source adds its own (Factory.ListFlags) under its name in --help.
@@ -41,6 +43,9 @@ type Command struct {
 	Since    string `help:"Only items from this date on, where the source can filter (YYYY-MM-DD or RFC 3339)."`
 	Until    string `help:"Only items up to this date, where the source can filter."`
 	Session  string `type:"existingfile" help:"Read the session record from this file."`
+	// ChangesSince is shared by the sources that implement
+	// source.ChangeLister; the others refuse it (exit 2).
+	ChangesSince string `name:"changes-since" placeholder:"STATEFILE" help:"List only what changed since the run that wrote STATEFILE (icloud:, local folders; icloud: also writes \"gone\" records for what was deleted); the first run, or one whose state the source refuses, lists everything. STATEFILE is written (mode 0600) only after the end record is out."`
 
 	reg   *source.Registry
 	flags map[string]any // each source's flag struct, by factory name
@@ -131,14 +136,30 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 	enc := record.NewEncoder(stdio.Out)
 	defer enc.Close()
 	sink := &streamSink{enc: enc}
-	listErr := src.List(ctx, opts, sink)
+	var changes *changeRun
+	var listErr error
+	if c.ChangesSince != "" {
+		if changes, err = startChanges(c.ChangesSince, src, opts, log); err != nil {
+			return source.Usage(err)
+		}
+		listErr = changes.list(ctx, sink)
+		if source.IsUsage(listErr) {
+			return listErr // refused before anything was listed
+		}
+	} else {
+		listErr = src.List(ctx, opts, sink)
+	}
 	if listErr != nil && fault.ClassOf(listErr) != fault.Canceled && !isBrokenPipe(listErr) {
 		// The listing ended early: say so as a record, too, so a pipeline
 		// that only reads stdout knows.
 		sink.Failure(record.FolderFailure(src.Location(), "."), listErr)
 	}
-	complete := listErr == nil && sink.failures.Load() == 0
-	if err := enc.Encode(record.NewEnd(src.Location(), complete, sink.items.Load())); err != nil {
+	whole := listErr == nil && sink.failures.Load() == 0
+	end := record.NewEnd(src.Location(), whole, sink.items.Load())
+	if changes != nil {
+		changes.mark(end)
+	}
+	if err := enc.Encode(end); err != nil {
 		return err
 	}
 	if err := enc.Close(); err != nil {
@@ -146,6 +167,13 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 			return nil
 		}
 		return err
+	}
+	if changes != nil && whole {
+		// Only now: a run killed before its end record was out lists the
+		// same changes again.
+		if err := changes.save(); err != nil {
+			return err
+		}
 	}
 	switch {
 	case listErr != nil:

@@ -290,6 +290,7 @@ func (r *ckRecord) fileName() (string, bool) {
 type queryResponse struct {
 	Records            []ckRecord `json:"records"`
 	ContinuationMarker string     `json:"continuationMarker"`
+	SyncToken          string     `json:"syncToken"`
 }
 
 // listQuery is the index a listing pages through.

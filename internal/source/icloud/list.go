@@ -622,13 +622,18 @@ func (s *Source) downloadURL(ctx context.Context, item *record.Record, force boo
 	rank, ok := metaInt(item.Meta["rank"])
 	zname, _ := item.Meta["zone"].(string)
 	db, _ := item.Meta["database"].(string)
-	if !ok || zname == "" {
-		return "", fault.Errorf(fault.Permanent, "item %s has no iCloud position (meta.rank, meta.zone): list it again with ps-list", item.ID)
-	}
 	if db == "" {
 		db = "private"
 	}
 	z := zone{db: db, name: zname}
+	if !ok && zname != "" {
+		// Listed by ps-list --changes-since: no position, so look the
+		// asset up by name.
+		return s.lookupURL(ctx, z, item)
+	}
+	if !ok || zname == "" {
+		return "", fault.Errorf(fault.Permanent, "item %s has no iCloud position (meta.rank, meta.zone): list it again with ps-list", item.ID)
+	}
 	P := s.pageSize
 	for _, start := range []int{max(rank-P/2, 0), rank + P/2, max(rank-3*P/2, 0), rank + 3*P/2} {
 		if err := s.lookup(ctx, z, start, item.Source); err != nil {

@@ -67,6 +67,7 @@ type Zone struct {
 	// apart from Asset.Deleted so pages rendered concurrently read no field
 	// a modify writes.
 	trashed sync.Map
+	hist    history // changes, for changes/zone (see changes.go)
 }
 
 // isDeleted reports whether a is in Recently Deleted.

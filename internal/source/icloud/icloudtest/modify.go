@@ -63,11 +63,13 @@ func (s *Server) recordsModify(w http.ResponseWriter, r *http.Request, db string
 		}
 		tag := "tag-" + randHex(4)
 		z.trashed.Store(a.Record, tag)
+		z.history() // start the log before this change, if nothing did
+		z.record(change{asset: a, withMaster: true})
 		out = append(out, map[string]any{
 			"recordName": a.Record, "recordType": "CPLAsset", "recordChangeTag": tag,
 			"fields": map[string]any{"isDeleted": field(1, "INT64")},
 		})
 	}
 	s.selections.Clear() // the cached index selections no longer hold
-	writeJSON(w, http.StatusOK, map[string]any{"records": out, "syncToken": randHex(8)})
+	writeJSON(w, http.StatusOK, map[string]any{"records": out, "syncToken": z.currentToken()})
 }

@@ -103,6 +103,12 @@ func (s *Server) handleCloudKit(w http.ResponseWriter, r *http.Request) {
 		s.batchQuery(w, r, db)
 	case "records/modify":
 		s.recordsModify(w, r, db)
+	case "changes/zone":
+		s.changesZone(w, r, db)
+	case "changes/database":
+		s.changesDatabase(w, db)
+	case "records/lookup":
+		s.recordsLookup(w, r, db)
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]any{"serverErrorCode": "BAD_REQUEST", "reason": "unknown operation " + op})
 	}
@@ -158,9 +164,13 @@ func (s *Server) recordsQuery(w http.ResponseWriter, r *http.Request, db string)
 			state = "RUNNING"
 		}
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]any{"records": []any{map[string]any{
+		resp := map[string]any{"records": []any{map[string]any{
 			"recordName": "_indexing-" + z.Name, "recordType": "CheckIndexingState",
-			"fields": map[string]any{"state": field(state, "STRING"), "progress": field(100, "INT64")}}}})
+			"fields": map[string]any{"state": field(state, "STRING"), "progress": field(100, "INT64")}}}}
+		if tok := s.querySyncToken(z); tok != "" {
+			resp["syncToken"] = tok
+		}
+		writeJSON(w, http.StatusOK, resp)
 	case "CPLAlbumByPositionLive":
 		s.albums(w, z)
 	default:
@@ -249,7 +259,11 @@ func (s *Server) page(w http.ResponseWriter, z *Zone, sel []*Asset, q *ckQuery) 
 		out = append(out, ',')
 	}
 	out = append(out, assets...)
-	out = append(out, `],"syncToken":"sync-`+randHex(6)+`"`...)
+	out = append(out, ']')
+	if tok := s.querySyncToken(z); tok != "" {
+		out = append(out, `,"syncToken":`...)
+		out = appendJSONString(out, tok)
+	}
 	if n > 0 {
 		out = append(out, `,"continuationMarker":`...)
 		out = appendJSONString(out, base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(start+n))))
@@ -411,7 +425,22 @@ func (s *Server) albums(w http.ResponseWriter, z *Zone) {
 	if recs == nil {
 		recs = []any{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"records": recs, "syncToken": "sync-" + randHex(6)})
+	resp := map[string]any{"records": recs}
+	if tok := s.querySyncToken(z); tok != "" {
+		resp["syncToken"] = tok
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// querySyncToken is the zone's current token, which records/query answers
+// carry (kei: the same token changes/zone takes), unless NoQuerySyncToken.
+func (s *Server) querySyncToken(z *Zone) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.NoQuerySyncToken {
+		return ""
+	}
+	return z.currentToken()
 }
 
 func (s *Server) batchQuery(w http.ResponseWriter, r *http.Request, db string) {

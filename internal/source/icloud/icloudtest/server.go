@@ -53,6 +53,17 @@ type Options struct {
 	// CountOffset is added to every count: a stale count, as when assets
 	// were added or deleted since Apple last counted.
 	CountOffset int
+	// TokenErrorCode and TokenErrorStatus answer an expired or garbage
+	// sync token (default BAD_REQUEST, 400: kei's observation; what an
+	// expired one gets is not known).
+	TokenErrorCode   string
+	TokenErrorStatus int
+	// NoQuerySyncToken leaves syncToken out of records/query answers, so
+	// the client must get one from changes/database.
+	NoQuerySyncToken bool
+	// NoLookup refuses records/lookup (BAD_REQUEST), as if the Photos
+	// container did not serve it.
+	NoLookup bool
 }
 
 // Account is one Apple ID.
@@ -80,6 +91,10 @@ type Stats struct {
 	Downloads     int // GET of a download URL (any status)
 	Expired       int // downloads answered 410
 	Throttled     int // injected faults answered
+	Requests      int // every request, of any kind
+	Changes       int // changes/zone calls
+	Lookups       int // records/lookup calls
+	TokensRefused int // changes/zone calls refused for their token
 }
 
 // Fault is an injected error answered instead of the real response.
@@ -118,10 +133,11 @@ type Server struct {
 	ledger     testenv.Faults // every fault injected, with what fired
 	// Caches that live as long as the library: each index's asset list
 	// (key: zone, index, filter) and each resource's checksum.
-	selections  sync.Map
-	checksums   sync.Map
-	stats       Stats
-	indexingRun int
+	selections   sync.Map
+	checksums    sync.Map
+	stats        Stats
+	indexingRun  int
+	emptyChanges int // changes/zone pages still to answer empty
 }
 
 // New starts a fake with the given library zones (Generate or hand-made).
@@ -259,6 +275,7 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		lat := s.opts.Latency
+		s.stats.Requests++
 		s.mu.Unlock()
 		if lat > 0 {
 			select {
