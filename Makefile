@@ -1,7 +1,7 @@
 # ps — build, demo, test and benchmark. Run "make help" for the targets.
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
-TOOLS := ps-auth ps-list ps-filter ps-fetch ps-xmp ps-remove ps-check
+TOOLS := ps-auth ps-list ps-filter ps-fetch ps-xmp ps-remove ps-check ps-watch
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ps-photos/ps/internal/cli.Version=$(VERSION)
 

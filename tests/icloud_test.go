@@ -26,6 +26,8 @@ import (
 //	icloud-fake mark                                  remember the counters
 //	icloud-fake since-mark                            print counters since the mark
 //	icloud-fake verify DIR SINCE                      DIR holds exactly the library from SINCE, named by date
+//	icloud-fake add NAME YYYY-MM-DD                   a new photo in the library
+//	icloud-fake trash NAME | expire-tokens            move to Recently Deleted | refuse every sync token so far
 var icloudFakes = struct {
 	sync.Mutex
 	m    map[*testscript.TestScript]*icloudtest.Server
@@ -93,6 +95,16 @@ func icloudFake(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	case "expire-web":
 		fake.ExpireWebSessions()
+	case "add":
+		taken, err := time.Parse(time.DateOnly, args[2])
+		ts.Check(err)
+		fake.AddAsset("PrimarySync", icloudtest.NewFileAsset(args[1], []byte("new photo "+args[1]), taken.Add(12*time.Hour)))
+	case "trash":
+		if !fake.UpdateAsset("PrimarySync", args[1], true, func(a *icloudtest.Asset) { a.Deleted = true }) {
+			ts.Fatalf("no asset %s", args[1])
+		}
+	case "expire-tokens":
+		fake.ExpireSyncTokens()
 	case "adp":
 		fake.SetOptions(func(o *icloudtest.Options) { o.ADP = true })
 	case "mark":
@@ -104,8 +116,9 @@ func icloudFake(ts *testscript.TestScript, neg bool, args []string) {
 		m := icloudFakes.mark[ts]
 		icloudFakes.Unlock()
 		s := fake.Stats()
-		fmt.Fprintf(ts.Stdout(), "signins=%d codes=%d queries=%d downloads=%d expired=%d throttled=%d\n", s.Completes-m.Completes,
-			s.CodeChecks-m.CodeChecks, s.Queries-m.Queries, s.Downloads-m.Downloads, s.Expired-m.Expired, s.Throttled-m.Throttled)
+		fmt.Fprintf(ts.Stdout(), "signins=%d codes=%d queries=%d downloads=%d expired=%d throttled=%d pages=%d changes=%d refused=%d\n", s.Completes-m.Completes,
+			s.CodeChecks-m.CodeChecks, s.Queries-m.Queries, s.Downloads-m.Downloads, s.Expired-m.Expired, s.Throttled-m.Throttled,
+			s.PageQueries-m.PageQueries, s.Changes-m.Changes, s.TokensRefused-m.TokensRefused)
 	case "verify":
 		icloudVerify(ts, fake, ts.MkAbs(args[1]), args[2])
 	default:

@@ -22,6 +22,7 @@ import (
 	"github.com/ps-photos/ps/internal/cli/filter"
 	"github.com/ps-photos/ps/internal/cli/list"
 	"github.com/ps-photos/ps/internal/cli/remove"
+	"github.com/ps-photos/ps/internal/cli/watch"
 	"github.com/ps-photos/ps/internal/cli/xmp"
 	"github.com/ps-photos/ps/internal/testenv"
 )
@@ -45,6 +46,7 @@ func TestMain(m *testing.M) {
 		"ps-xmp":    main(xmp.Main),
 		"ps-remove": main(remove.Main),
 		"ps-check":  main(check.Main),
+		"ps-watch":  main(watch.Main),
 	})
 }
 

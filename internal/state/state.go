@@ -110,6 +110,25 @@ func (s Store) Session(source string) (*record.Record, error) {
 	return record.Parse([]byte(strings.TrimSpace(string(b))))
 }
 
+// Sessions returns every saved session (unreadable files are skipped).
+func (s Store) Sessions() ([]*record.Record, error) {
+	files, err := filepath.Glob(filepath.Join(s.Dir, "sessions", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*record.Record
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if rec, err := record.Parse([]byte(strings.TrimSpace(string(b)))); err == nil {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
 // Latest returns the most recently saved session.
 func (s Store) Latest() (*record.Record, error) {
 	b, err := os.ReadFile(filepath.Join(s.Dir, "latest"))
