@@ -3,6 +3,7 @@ package icloud_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -61,12 +62,37 @@ func serveBenchFake(spec string) {
 	fake := icloudtest.New(icloudtest.Options{Latency: latency}, zones...)
 	fake.AddAccount(user, password, "012345")
 	fmt.Println(fake.URL)
-	io.Copy(io.Discard, os.Stdin)
+	// Each line on stdin asks for the request counters, answered as JSON.
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		b, _ := json.Marshal(fake.Stats())
+		fmt.Println(string(b))
+	}
 	fake.Close()
 }
 
+// childFake is the benchmark's fake in a child process.
+type childFake struct {
+	stdin io.Writer
+	out   *bufio.Reader
+}
+
+// stats asks the child for its counters.
+func (c *childFake) stats(b *testing.B) icloudtest.Stats {
+	fmt.Fprintln(c.stdin, "stats")
+	line, err := c.out.ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	var st icloudtest.Stats
+	if err := json.Unmarshal([]byte(line), &st); err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
 // startChildFake runs the fake in a child process and points the client at it.
-func startChildFake(b *testing.B, assets int, latency time.Duration) {
+func startChildFake(b *testing.B, assets int, latency time.Duration) *childFake {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PS_ICLOUD_BENCH_FAKE=%d,%s", assets, latency))
 	stdin, err := cmd.StdinPipe()
@@ -82,7 +108,8 @@ func startChildFake(b *testing.B, assets int, latency time.Duration) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	line, err := out.ReadString('\n')
 	if err != nil {
 		b.Fatalf("fake did not start: %v", err)
 	}
@@ -90,6 +117,43 @@ func startChildFake(b *testing.B, assets int, latency time.Duration) {
 	b.Setenv("PS_ICLOUD_AUTH_URL", url+"/appleauth/auth")
 	b.Setenv("PS_ICLOUD_SETUP_URL", url+"/setup/ws/1")
 	b.Setenv("PS_PASSWORD", password)
+	return &childFake{stdin: stdin, out: out}
+}
+
+// BenchmarkChanges100k lists a 100,000-asset library with --changes-since
+// twice: the first run lists everything (and keeps the zone's sync
+// token), the second finds nothing changed. It reports each run's
+// requests and time, with 50 ms added to every request. Run with
+// -benchtime=1x:
+//
+//	go test ./internal/source/icloud -run '^$' -bench Changes100k -benchtime=1x
+func BenchmarkChanges100k(b *testing.B) {
+	fake := startChildFake(b, 100_000, 50*time.Millisecond)
+	dir := signedIn(b, nil)
+	for range b.N {
+		src := open(b, dir, "icloud:")
+		var state []byte
+		for run, name := range []string{"first", "second"} {
+			before := fake.stats(b).Requests
+			sink := &countSink{}
+			start := time.Now()
+			next, incremental, err := src.ListChanges(context.Background(), source.ListOptions{Jobs: 16}, state, sink)
+			elapsed := time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			requests := fake.stats(b).Requests - before
+			switch {
+			case run == 0 && (incremental || sink.n.Load() < 100_000):
+				b.Fatalf("first run: incremental %v, %d items", incremental, sink.n.Load())
+			case run == 1 && (!incremental || sink.n.Load() != 0):
+				b.Fatalf("second run: incremental %v, %d items", incremental, sink.n.Load())
+			}
+			state = next
+			b.ReportMetric(float64(requests), name+"-requests")
+			b.ReportMetric(elapsed.Seconds(), name+"-s")
+		}
+	}
 }
 
 // BenchmarkList100k lists a 100,000-asset library with 50 ms added to
