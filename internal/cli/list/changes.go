@@ -39,7 +39,7 @@ type changeRun struct {
 func startChanges(path string, src source.Source, opts source.ListOptions, log *slog.Logger) (*changeRun, error) {
 	cl, ok := src.(source.ChangeLister)
 	if !ok {
-		return nil, fmt.Errorf("--changes-since: %s cannot list changes (sources that can: icloud:)", src.Location())
+		return nil, fmt.Errorf("--changes-since: %s cannot list changes (sources that can: icloud:, local folders)", src.Location())
 	}
 	run := &changeRun{path: path, lister: cl, opts: opts,
 		next: changeFile{Source: src.Location(), Options: optionsKey(opts)}}

@@ -94,8 +94,8 @@ func TestChangeStateIsSavedOnlyAfterTheEndRecord(t *testing.T) {
 	if code := list.Main([]string{"icloud:album/Holidays", "--changes-since", stateFile}, cli.Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &errw}); code != cli.ExitUsage {
 		t.Errorf("state of another location: exit %d", code)
 	}
-	// A location without change tracking is a usage error.
-	if code := list.Main([]string{dir, "--changes-since", filepath.Join(dir, "local.changes")}, cli.Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &errw}); code != cli.ExitUsage {
-		t.Errorf("local folder: exit %d", code)
+	// A source without change tracking is a usage error.
+	if code := list.Main([]string{"takeout:" + t.TempDir(), "--changes-since", filepath.Join(dir, "takeout.changes")}, cli.Stdio{In: strings.NewReader(""), Out: io.Discard, Err: &errw}); code != cli.ExitUsage {
+		t.Errorf("takeout: exit %d", code)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
@@ -63,6 +64,12 @@ func Location(root string) string {
 // items arrive in no fixed order; otherwise the walk is depth-first in name
 // order, so the same tree always lists the same way.
 func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {
+	return s.list(ctx, opts, sink, time.Time{})
+}
+
+// list walks the tree; with changedSince set, only files changed since
+// then are items.
+func (s *Source) list(ctx context.Context, opts source.ListOptions, sink source.Sink, changedSince time.Time) error {
 	st, err := os.Stat(s.root)
 	if err != nil {
 		return classify(err)
@@ -70,7 +77,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if !st.IsDir() {
 		return fault.Errorf(fault.Permanent, "%s is not a folder", s.root)
 	}
-	w := &walker{src: s, opts: opts, flags: source.FlagsOf(opts, &ListFlags{}), sink: sink, visited: map[string]bool{}}
+	w := &walker{src: s, opts: opts, flags: source.FlagsOf(opts, &ListFlags{}), sink: sink, visited: map[string]bool{}, changedSince: changedSince}
 	if real, err := filepath.EvalSymlinks(s.root); err == nil {
 		w.realRoot = real
 	} else {
@@ -91,6 +98,8 @@ type walker struct {
 	realRoot string
 	mu       sync.Mutex
 	visited  map[string]bool // real paths of folders entered through links
+	// changedSince: list only files changed since (a change listing).
+	changedSince time.Time
 }
 
 // walk lists dir (relative, slash-separated) and its subfolders in order.
@@ -190,6 +199,8 @@ func (w *walker) entry(ctx context.Context, dir string, e fs.DirEntry) (string, 
 		return rel, nil
 	case !info.Mode().IsRegular():
 		return "", nil // sockets, devices, fifos
+	case !w.changedSince.IsZero() && changed(info).Before(w.changedSince):
+		return "", nil // unchanged since the last change listing
 	}
 	rec := &record.Record{
 		Type: record.TypeItem, Source: w.src.id, ID: rel, Path: rel, Name: e.Name(),
