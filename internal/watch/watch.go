@@ -130,6 +130,7 @@ func (w *Watcher) Run() int {
 		w.checkExpiry()
 		code, beforeCode := w.cycle(n)
 		if w.isStopped() {
+			w.report(n, start, code, beforeCode, time.Time{}, true)
 			return code
 		}
 		last = code
@@ -207,6 +208,9 @@ func (w *Watcher) run(n int, what string, argv []string) int {
 	cmd.Stderr = io.MultiWriter(w.opts.Stderr, tail)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PS_WATCH_CYCLE=%d", n))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A process the cycle left in the background may hold its output
+	// pipes: do not wait for it once the cycle itself has exited.
+	cmd.WaitDelay = 2 * time.Second
 	w.mu.Lock()
 	if w.stopSig != nil {
 		w.mu.Unlock()
@@ -227,6 +231,11 @@ func (w *Watcher) run(n int, what string, argv []string) int {
 	close(done)
 	w.mu.Lock()
 	w.child = nil
+	if w.stopSig != nil {
+		// Whatever of a stopped cycle is left (a process it forked just
+		// as the signal went out) goes with it.
+		signalGroup(cmd, syscall.SIGKILL)
+	}
 	w.mu.Unlock()
 	code := exitCode(err)
 	if code == ExitAuth && !w.authNotified {

@@ -17,37 +17,20 @@ import (
 	"github.com/ps-photos/ps/internal/record"
 	"github.com/ps-photos/ps/internal/retry"
 	"github.com/ps-photos/ps/internal/state"
+	"github.com/ps-photos/ps/internal/testenv"
 	"github.com/ps-photos/ps/internal/watch"
 )
 
-// syncBuffer is a bytes.Buffer children and the watch may write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	dir    string
-	out    *syncBuffer
-	stderr *syncBuffer
+	out    *testenv.Buffer
+	stderr *testenv.Buffer
 	waits  []time.Duration
 	mu     sync.Mutex
 }
 
 func newHarness(t *testing.T) *harness {
-	return &harness{dir: t.TempDir(), out: &syncBuffer{}, stderr: &syncBuffer{}}
+	return &harness{dir: t.TempDir(), out: &testenv.Buffer{}, stderr: &testenv.Buffer{}}
 }
 
 // options are quick defaults; sleeps are recorded and shortened to 1 ms
@@ -181,6 +164,33 @@ func TestStopForwardsTheSignalAndStartsNoNewCycle(t *testing.T) {
 	}
 	if w.StopSignal() != syscall.SIGTERM {
 		t.Errorf("stop signal %v", w.StopSignal())
+	}
+}
+
+func TestStopLeavesNoStragglers(t *testing.T) {
+	h := newHarness(t)
+	// On TERM the cycle starts a new background process (as a shell does
+	// that forks just as the signal arrives) and exits: that process
+	// never saw the signal and holds the cycle's output pipe.
+	opts := h.options(`trap 'sh -c "echo \$\$ > straggler; exec sleep 30" & sleep 0.2; exit 143' TERM; touch started; sleep 30 & wait`)
+	w := watch.New(opts)
+	done := make(chan int, 1)
+	go func() { done <- w.Run() }()
+	waitFile(t, filepath.Join(h.dir, "started"))
+	w.Stop(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ps-watch waited for a process the stopped cycle left behind")
+	}
+	pid := readPid(t, filepath.Join(h.dir, "straggler"))
+	deadline := time.Now().Add(3 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatal("the straggler outlived the stopped cycle")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
