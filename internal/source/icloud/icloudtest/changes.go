@@ -194,9 +194,7 @@ func (s *Server) changesZone(w http.ResponseWriter, r *http.Request, db string) 
 	for i, zr := range req.Zones {
 		z := s.zone(db, zr.ZoneID.ZoneName)
 		if z == nil {
-			s.mu.Unlock()
 			zoneNotFound(w)
-			s.mu.Lock()
 			return
 		}
 		after := int64(-1) // no token: the whole history
