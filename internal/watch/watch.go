@@ -37,7 +37,10 @@ type Options struct {
 	// ExpiryWarning: notify when a saved session expires within this
 	// (0: never look).
 	ExpiryWarning time.Duration
-	StateDir      string
+	// NotifyAfter: notify once this many cycles in a row failed (0: never),
+	// so a NAS that went away or a full disk does not go unnoticed.
+	NotifyAfter int
+	StateDir    string
 	// StopTimeout is how long a stopped cycle may take to exit after the
 	// signal is forwarded, before its process group is killed.
 	StopTimeout time.Duration
@@ -61,9 +64,9 @@ type Watcher struct {
 	stopped chan struct{}
 
 	warned map[string]time.Time // session source → when we last warned
-	// authNotified: the expired sign-in was reported; not again until a
-	// cycle succeeds.
-	authNotified bool
+	// authNotified, failNotified: the expired sign-in, the failing
+	// cycles were reported; not again until a cycle succeeds.
+	authNotified, failNotified bool
 }
 
 // New prepares a watch.
@@ -136,9 +139,13 @@ func (w *Watcher) Run() int {
 		last = code
 		if code == 0 {
 			failures = 0
-			w.authNotified = false
+			w.authNotified, w.failNotified = false, false
 		} else {
 			failures++
+		}
+		if w.opts.NotifyAfter > 0 && failures >= w.opts.NotifyAfter && !w.failNotified && code != ExitAuth {
+			w.failNotified = true
+			w.notify("failing", fmt.Sprintf("ps-watch: %d cycles in a row failed (the last exited %d); see the log for why.", failures, code))
 		}
 		wait := w.opts.Every - w.opts.Now().Sub(start)
 		if failures > 0 {

@@ -291,6 +291,22 @@ func TestNotifyWhenBeforeCommandNeedsSignIn(t *testing.T) {
 	}
 }
 
+func TestNotifyWhenCyclesKeepFailing(t *testing.T) {
+	h := newHarness(t)
+	// Cycles 1–3 fail, 4 succeeds, 5–7 fail: one notification for each run
+	// of failures that reaches NotifyAfter.
+	opts := h.options(`case $PS_WATCH_CYCLE in 4) exit 0;; esac; exit 1`)
+	opts.Cycles = 7
+	opts.NotifyAfter = 2
+	notes := filepath.Join(h.dir, "notes")
+	opts.Notify = `{ echo "$PS_WATCH_EVENT"; cat; } >> ` + notes
+	watch.New(opts).Run()
+	b, _ := os.ReadFile(notes)
+	if got := string(b); strings.Count(got, "failing\nps-watch: 2 cycles in a row failed (the last exited 1)") != 2 || strings.Count(got, "failing") != 2 {
+		t.Errorf("want two failing notifications, got:\n%s", got)
+	}
+}
+
 func TestNotifyBeforeASessionExpires(t *testing.T) {
 	h := newHarness(t)
 	stateDir := filepath.Join(h.dir, "state")

@@ -29,7 +29,8 @@ A cycle that fails (any exit code but 0) makes the next one wait longer: --every
 doubles with each failure in a row (from --backoff, at most --max-backoff), reset by a cycle that succeeds.
 A cycle (or --before command) that exits 3 means the sign-in expired: --notify-command is run with the message
 in $PS_WATCH_MESSAGE and on stdin ($PS_WATCH_EVENT is auth-expired); so it is when a saved session expires
-within --expiry-warning (auth-expiring, once a day). Messages never hold a password or token.
+within --expiry-warning (auth-expiring, once a day), and when --notify-after cycles in a row failed for
+another reason (failing). Messages never hold a password or token.
 
 SIGTERM or SIGINT stops ps-watch: the running cycle's process group gets the signal, ps-watch waits for it
 (killing it after --stop-timeout) and exits 0 (SIGTERM) or 130 (SIGINT); no new cycle starts. The commands run
@@ -42,6 +43,7 @@ type Command struct {
 	Before        string        `placeholder:"SHELL-COMMAND" help:"Run this (with /bin/sh) before each cycle, e.g. a ps-auth that renews the session; the cycle is skipped when it fails."`
 	NotifyCommand string        `placeholder:"SHELL-COMMAND" help:"Run this (with /bin/sh) when the sign-in has expired or is about to; the message is in $PS_WATCH_MESSAGE and on stdin."`
 	ExpiryWarning time.Duration `default:"168h" help:"Notify when a saved session expires within this (0 turns it off)."`
+	NotifyAfter   int           `default:"5" help:"Notify when this many cycles in a row failed (0 turns it off)."`
 	Backoff       time.Duration `default:"1m" help:"First back-off ceiling after a failed cycle (doubles with each failure in a row)."`
 	MaxBackoff    time.Duration `default:"6h" help:"Largest back-off ceiling."`
 	Cycles        int           `help:"Stop after this many cycles (0: until stopped)."`
@@ -72,7 +74,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	w := engine.New(engine.Options{
 		Every: c.Every, Backoff: retry.Policy{Base: c.Backoff, Max: c.MaxBackoff}, Cycles: c.Cycles,
 		Command: argv, Before: c.Before, Notify: c.NotifyCommand,
-		ExpiryWarning: c.ExpiryWarning, StateDir: state.Dir(), StopTimeout: c.StopTimeout,
+		ExpiryWarning: c.ExpiryWarning, NotifyAfter: c.NotifyAfter, StateDir: state.Dir(), StopTimeout: c.StopTimeout,
 		Log: log, Out: out, Stdout: stdio.Out, Stderr: stdio.Err,
 	})
 	sigs := make(chan os.Signal, 2)
