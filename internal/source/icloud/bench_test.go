@@ -135,7 +135,7 @@ func BenchmarkChanges100k(b *testing.B) {
 		var state []byte
 		for run, name := range []string{"first", "second"} {
 			before := fake.stats(b).Requests
-			sink := &countSink{}
+			sink := &sourcetest.CountSink{Encode: true, FailuresStop: true}
 			start := time.Now()
 			next, incremental, err := src.ListChanges(context.Background(), source.ListOptions{Jobs: 16}, state, sink)
 			elapsed := time.Since(start)
@@ -144,10 +144,10 @@ func BenchmarkChanges100k(b *testing.B) {
 			}
 			requests := fake.stats(b).Requests - before
 			switch {
-			case run == 0 && (incremental || sink.n.Load() < 100_000):
-				b.Fatalf("first run: incremental %v, %d items", incremental, sink.n.Load())
-			case run == 1 && (!incremental || sink.n.Load() != 0):
-				b.Fatalf("second run: incremental %v, %d items", incremental, sink.n.Load())
+			case run == 0 && (incremental || sink.Items.Load() < 100_000):
+				b.Fatalf("first run: incremental %v, %d items", incremental, sink.Items.Load())
+			case run == 1 && (!incremental || sink.Items.Load() != 0):
+				b.Fatalf("second run: incremental %v, %d items", incremental, sink.Items.Load())
 			}
 			state = next
 			b.ReportMetric(float64(requests), name+"-requests")
