@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
-	"github.com/mattn/go-isatty"
 
 	"github.com/ps-photos/ps/internal/fault"
 	"github.com/ps-photos/ps/internal/record"
@@ -46,6 +45,10 @@ type Stdio struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// Terminal, when set, says which streams are terminals instead of
+	// asking the OS, so tests run the terminal-only branches (bars,
+	// colour, the stdin hint) without a terminal.
+	Terminal *Terminals
 }
 
 // OSStdio returns the real standard streams.
@@ -117,22 +120,15 @@ func (g *Globals) Logger(w io.Writer) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	screen, _ := w.(*Screen)
 	if g.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		log := slog.New(slog.NewJSONHandler(w, opts))
+		if screen != nil {
+			log = log.With("tool", screen.Name())
+		}
+		return log
 	}
-	return slog.New(&textHandler{w: w, level: level})
-}
-
-// IsTerminal reports whether w is a terminal (for progress bars and colour).
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
-// Color reports whether colour may be used on w: a terminal, and NO_COLOR
-// unset (https://no-color.org).
-func Color(w io.Writer) bool {
-	return IsTerminal(w) && os.Getenv("NO_COLOR") == ""
+	return slog.New(&textHandler{w: w, level: level, color: screen != nil && screen.Color()})
 }
 
 // Env returns the source environment for a tool run.
@@ -177,6 +173,12 @@ func Run(name, description string, cmd any, args []string, stdio Stdio, options 
 			code = exitCode
 		}
 	}()
+	// Every stderr line says which tool wrote it; the terminal question is
+	// settled before stderr is wrapped.
+	terms := stdio.terminals()
+	stdio.Terminal = &terms
+	screen := NewScreen(name, stdio.Err, stdio.Color())
+	stdio.Err = screen
 	opts := []kong.Option{
 		kong.Name(name),
 		kong.Description(description),
@@ -188,13 +190,16 @@ func Run(name, description string, cmd any, args []string, stdio Stdio, options 
 	}
 	parser, err := kong.New(cmd, append(opts, options...)...)
 	if err != nil {
-		fmt.Fprintf(stdio.Err, "%s: %v\n", name, err)
+		fmt.Fprintf(stdio.Err, "%v\n", err)
 		return ExitUsage
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(stdio.Err, "%s: %v (see %s --help)\n", name, err, name)
+		fmt.Fprintf(stdio.Err, "%v (see %s --help)\n", err, name)
 		return ExitUsage
+	}
+	if g, ok := cmd.(interface{ GlobalFlags() *Globals }); ok && g.GlobalFlags().LogFormat == "json" {
+		screen.setPrefix(false) // JSON lines carry "tool"
 	}
 	err = kctx.Run()
 	if err == nil {
@@ -213,7 +218,7 @@ type exitSignal struct{}
 func reportError(name string, cmd any, err error, w io.Writer) {
 	hint := fault.HintOf(err)
 	if g, ok := cmd.(interface{ GlobalFlags() *Globals }); ok && g.GlobalFlags().LogFormat == "json" {
-		attrs := []any{"tool", name, "class", string(fault.ClassOf(err))}
+		attrs := []any{"class", string(fault.ClassOf(err))}
 		if hint != "" {
 			attrs = append(attrs, "hint", hint)
 		}
@@ -224,7 +229,11 @@ func reportError(name string, cmd any, err error, w io.Writer) {
 	if hint != "" && !strings.Contains(msg, hint) {
 		msg += "\n  run: " + hint
 	}
-	fmt.Fprintf(w, "%s: %s\n", name, msg)
+	color := false
+	if s, ok := w.(*Screen); ok {
+		color = s.Color()
+	}
+	fmt.Fprintln(w, Paint(color, Red, msg))
 }
 
 // ParseDate reads a date flag: YYYY-MM-DD (local midnight; with endOfDay

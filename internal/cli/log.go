@@ -10,11 +10,13 @@ import (
 )
 
 // textHandler prints "level: message key=value" lines for people; info
-// messages get no level prefix, as in most Unix tools.
+// messages get no level prefix, as in most Unix tools. On a terminal the
+// level is coloured: errors red, warnings yellow.
 type textHandler struct {
 	mu    sync.Mutex
 	w     io.Writer
 	level slog.Level
+	color bool
 	attrs []slog.Attr
 }
 
@@ -23,8 +25,12 @@ func (h *textHandler) Enabled(_ context.Context, l slog.Level) bool { return l >
 func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	if r.Level >= slog.LevelWarn {
-		b.WriteString(strings.ToLower(r.Level.String()))
-		b.WriteString(": ")
+		colour := Yellow
+		if r.Level >= slog.LevelError {
+			colour = Red
+		}
+		b.WriteString(Paint(h.color, colour, strings.ToLower(r.Level.String())+":"))
+		b.WriteString(" ")
 	}
 	b.WriteString(r.Message)
 	write := func(a slog.Attr) bool {
@@ -43,7 +49,7 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *textHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &textHandler{w: h.w, level: h.level, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
+	return &textHandler{w: h.w, level: h.level, color: h.color, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
 }
 
 func (h *textHandler) WithGroup(string) slog.Handler { return h }

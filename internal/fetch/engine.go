@@ -129,6 +129,10 @@ const (
 	modeAdopt    // a file our crashed run renamed but never recorded
 )
 
+// planAhead bounds the downloads planned but not started: a job holds
+// one record (about a kilobyte), so a few MiB at most.
+const planAhead = 2048
+
 // Run fetches every item in in, writing records to out.
 func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (Stats, error) {
 	e, err := newEngine(ctx, out, opts)
@@ -136,7 +140,9 @@ func Run(ctx context.Context, in io.Reader, out *record.Encoder, opts Options) (
 		return Stats{}, err
 	}
 	defer e.cancel()
-	jobs := make(chan *job, max(opts.Jobs, 1))
+	// The planner runs up to planAhead downloads ahead of the workers,
+	// so the progress total and ETA cover that much of the input.
+	jobs := make(chan *job, max(opts.Jobs, planAhead))
 	bufSize := copyBufSize(opts.Jobs)
 	var wg sync.WaitGroup
 	for range max(opts.Jobs, 1) {
@@ -273,6 +279,9 @@ func (e *engine) plan(in io.Reader, jobs chan<- *job) error {
 			}
 			continue
 		}
+		if isItem(l.rec) {
+			e.prog.Seen(l.rec.Size)
+		}
 		if j := e.planOne(l.rec); j != nil {
 			e.prog.Queued(j.rec.Size)
 			select {
@@ -329,6 +338,9 @@ func (e *engine) drainCanceled(lines <-chan line) {
 				}
 				continue
 			}
+			if isItem(l.rec) {
+				e.prog.Seen(l.rec.Size)
+			}
 			if j := e.planOne(l.rec); j != nil {
 				e.fail(j.rec, errNotStarted(), 0, false)
 			}
@@ -376,7 +388,7 @@ func (e *engine) fail(rec *record.Record, err error, attempts int, queued bool) 
 		}
 	}
 	e.failed.Add(1)
-	e.prog.Failed(queued)
+	e.prog.Failed(f, queued)
 }
 
 // result writes the result record for rec.

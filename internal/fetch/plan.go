@@ -97,6 +97,7 @@ func (e *engine) queue(j *job) *job {
 	if e.opts.DryRun {
 		e.result(j.rec, record.StatusPlanned, j.local, j.rec.Hash["sha256"], 0)
 		e.planned.Add(1)
+		e.prog.Planned(j.rec.Size)
 		return nil
 	}
 	return j

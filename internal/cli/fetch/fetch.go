@@ -116,8 +116,6 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	ctx, stop := cli.SignalContext(context.Background(), stdio.Err)
 	defer stop()
 
-	out := record.NewEncoder(stdio.Out)
-	defer out.Close()
 	var failures *record.Encoder
 	if c.Failures != "" && !c.DryRun {
 		f, err := openFailures(c.Failures)
@@ -128,10 +126,23 @@ func (c *Command) Run(stdio cli.Stdio) error {
 		failures = record.NewLineEncoder(f)
 		defer failures.Close()
 	}
+	mode := c.progressMode(stdio)
+	prog := c.openProgress(mode, stdio, log)
+	stdout := stdio.Out
+	if mode == progress.Bar && stdio.OutTerminal() {
+		// Records and bars share the terminal: print the records above
+		// the bars so neither tears the other.
+		stdout = prog.Above()
+		log.Info("records go to this terminal; to keep them, redirect: ps-fetch … > results.jsonl")
+	}
+	out := record.NewEncoder(stdout)
+	defer out.Close()
 	pool := source.NewPool(all.Registry(), cli.Env(log))
 	defer pool.Close()
-	prog := progress.New(c.progressMode(stdio), stdio.Err)
-
+	cli.HintStdin(stdio, "ps-list DIR | ps-fetch -o OUT")
+	if mode == progress.Bar || mode == progress.Plain {
+		go countAhead(ctx, stdio.In, prog)
+	}
 	stats, err := engine.Run(ctx, stdio.In, out, engine.Options{
 		Dir: c.Output, Lock: lock, Refused: refused, Jobs: c.Jobs, Name: tmpl, Retries: c.Retries,
 		Force: c.Force, VerifyExisting: c.VerifyExisting, DryRun: c.DryRun, Mirror: c.Mirror,
@@ -197,10 +208,29 @@ func (c *Command) progressMode(stdio cli.Stdio) string {
 	case "none":
 		return progress.None
 	}
-	if cli.IsTerminal(stdio.Err) {
+	if stdio.ErrTerminal() {
 		return progress.Bar
 	}
 	return progress.None
+}
+
+// openProgress starts the progress display; while bars are live, log
+// lines go above them.
+func (c *Command) openProgress(mode string, stdio cli.Stdio, log *slog.Logger) *progress.Progress {
+	cfg := progress.Config{Mode: mode, W: stdio.Err, Color: stdio.Color(), FailuresFile: c.Failures, DryRun: c.DryRun, Mirror: c.Mirror}
+	screen, _ := stdio.Err.(*cli.Screen)
+	if screen != nil {
+		cfg.Bars = screen.Raw()
+	}
+	if c.LogFormat == "json" {
+		cfg.Log = log
+	}
+	prog := progress.Open(cfg)
+	if mode == progress.Bar && screen != nil {
+		restore := screen.Divert(prog.Above())
+		prog.OnFinish(restore)
+	}
+	return prog
 }
 
 // nameFile remembers the --name a folder was filled with, so that

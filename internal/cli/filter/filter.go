@@ -57,6 +57,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 		return cli.WithExit(cli.ExitUsage, err)
 	}
 	log := c.Logger(stdio.Err)
+	cli.HintStdin(stdio, "ps-list DIR | ps-filter …")
 	stats, err := engine.Run(stdio.In, stdio.Out, crit, engine.Options{
 		Strict: c.Strict,
 		Newest: c.Newest,

@@ -238,7 +238,7 @@ func (c *Command) resolve(stdio cli.Stdio) (string, *record.Record, error) {
 		defer f.Close()
 		return readSession(f)
 	}
-	if f, ok := stdio.In.(*os.File); !ok || !cli.IsTerminal(f) {
+	if !stdio.InTerminal() {
 		if loc, sess, err := readSession(stdio.In); err == nil || !errors.Is(err, errNoSession) {
 			return loc, sess, err
 		}

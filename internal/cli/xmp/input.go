@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,7 +38,7 @@ func (c *Command) inputs(ctx context.Context, stdio cli.Stdio, log *slog.Logger)
 	if c.AnalyzeOnly && !c.Calibrate {
 		return nil, 0, nil // the style needs no RAWs
 	}
-	if f, ok := stdio.In.(*os.File); ok && cli.IsTerminal(f) {
+	if stdio.InTerminal() {
 		return nil, 0, cli.WithExit(cli.ExitUsage, errors.New("no RAWs: give --raw-dir DIR or pipe records in (ps-fetch … | ps-xmp)"))
 	}
 	return readStdin(stdio.In, c.Strict, log)
