@@ -117,7 +117,7 @@ func (p *Progress) startBars() {
 			s := p.Snapshot()
 			line := s.Files() + " " + s.Rest()
 			if s.Failed > 0 {
-				line += ", " + paint(p.cfg.Color, fmt.Sprintf("%d errors", s.Failed))
+				line += ", " + paint(p.cfg.Color, red, fmt.Sprintf("%d errors", s.Failed))
 			}
 			return line
 		})))
@@ -171,18 +171,24 @@ func (p *Progress) say(level slog.Level, msg string, attrs ...any) {
 		p.cfg.Log.Log(context.Background(), level, msg, attrs...)
 		return
 	}
-	if level >= slog.LevelError {
-		msg = paint(p.cfg.Color, msg)
+	switch {
+	case level >= slog.LevelError:
+		msg = paint(p.cfg.Color, red, "error:") + " " + msg
+	case level >= slog.LevelWarn:
+		msg = paint(p.cfg.Color, "\x1b[33m", "warn:") + " " + msg
 	}
 	fmt.Fprintln(p.cfg.W, msg)
 }
 
-func paint(on bool, s string) string {
+// paint colours s as the logger does (errors red, warnings yellow).
+func paint(on bool, colour, s string) string {
 	if !on {
 		return s
 	}
-	return "\x1b[31m" + s + "\x1b[0m"
+	return colour + s + "\x1b[0m"
 }
+
+const red = "\x1b[31m"
 
 // Above returns a writer whose whole lines are printed above the live
 // bars (after them, once they are gone); without bars it is the bar
@@ -369,7 +375,7 @@ func (p *Progress) listFailures(s Snapshot) {
 	listed := append([]string(nil), p.firstFailures...)
 	p.failMu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d failed:\n", s.Failed)
+	fmt.Fprintf(&b, "%s\n", paint(p.cfg.Color, red, fmt.Sprintf("%d failed:", s.Failed)))
 	for _, l := range listed {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
@@ -380,7 +386,7 @@ func (p *Progress) listFailures(s Snapshot) {
 		}
 		fmt.Fprintf(&b, "  and %d more; see %s\n", more, where)
 	}
-	io.WriteString(p.cfg.W, paint(p.cfg.Color, b.String()))
+	io.WriteString(p.cfg.W, b.String())
 }
 
 // Counts returns downloaded, skipped, failed (canceled included) and bytes

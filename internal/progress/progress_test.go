@@ -62,7 +62,7 @@ func TestPlainPrintsStatusWithTotalETAAndInProgress(t *testing.T) {
 	if !status.MatchString(lines[0]) {
 		t.Errorf("status line %q", lines[0])
 	}
-	if !slicesContain(lines, "failed: b.jpg: HTTP 503 (transient)") {
+	if !slicesContain(lines, "error: failed: b.jpg: HTTP 503 (transient)") {
 		t.Errorf("the failure was not printed: %q", lines)
 	}
 	summary := regexp.MustCompile(`^1 downloaded, 1 skipped, 1 failed, 4\.0 kB in \d+ms \(\d+\.\d MB/s\)$`)
@@ -218,7 +218,7 @@ func TestBarsRenderAndPrintLinesAbove(t *testing.T) {
 	task.Done(true)
 	p.Finish()
 	out := buf.String()
-	for _, want := range []string{"big.MOV", "0/1 files", "2/2 files", ", 1 errors", "ETA", "half a line\n", "failed: bad.jpg: HTTP 404 (permanent)\n", "1 downloaded"} {
+	for _, want := range []string{"big.MOV", "0/1 files", "2/2 files", ", 1 errors", "ETA", "half a line\n", "error: failed: bad.jpg: HTTP 404 (permanent)\n", "1 downloaded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bar output lacks %q: %q", want, out)
 		}
