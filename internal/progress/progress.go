@@ -117,7 +117,7 @@ func (p *Progress) startBars() {
 			s := p.Snapshot()
 			line := s.Files() + " " + s.Rest()
 			if s.Failed > 0 {
-				line += ", " + paint(p.cfg.Color, red, fmt.Sprintf("%d errors", s.Failed))
+				line += ", " + paint(p.cfg.Color, red, fmt.Sprintf("%d failed", s.Failed))
 			}
 			return line
 		})))
@@ -303,7 +303,7 @@ func (p *Progress) Start(name string, size, offset int64) *Task {
 			mpb.BarWidth(30),
 			mpb.PrependDecorators(decor.Name(shorten(name, 30), decor.WC{W: 31, C: decor.DindentRight})),
 			mpb.AppendDecorators(
-				decor.CountersKiloByte("% .1f / % .1f"),
+				decor.Counters(decor.SizeB1000(0), "% .1f / % .1f"),
 				decor.Name(" "),
 				decor.EwmaSpeed(decor.SizeB1000(0), "% .1f", 30),
 			))
@@ -469,7 +469,7 @@ func (s Snapshot) Rest() string {
 
 // Status is plain mode's periodic line.
 func (s Snapshot) Status() string {
-	return fmt.Sprintf("%s, %s, %d in progress, %d errors", s.Files(), s.Rest(), s.Active, s.Failed)
+	return fmt.Sprintf("%s, %s, %d in progress, %d failed", s.Files(), s.Rest(), s.Active, s.Failed)
 }
 
 func roundETA(d time.Duration) time.Duration {

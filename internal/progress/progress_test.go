@@ -58,7 +58,7 @@ func TestPlainPrintsStatusWithTotalETAAndInProgress(t *testing.T) {
 	p.Failed(failure("b.jpg", "transient", "HTTP 503", 1000), true)
 	p.Finish()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	status := regexp.MustCompile(`^2/3 files, +75%, 3\.0 kB / 4\.0 kB, .*/s, ETA [0-9.]+m?s, 1 in progress, 0 errors$`)
+	status := regexp.MustCompile(`^2/3 files, +75%, 3\.0 kB / 4\.0 kB, .*/s, ETA [0-9.]+m?s, 1 in progress, 0 failed$`)
 	if !status.MatchString(lines[0]) {
 		t.Errorf("status line %q", lines[0])
 	}
@@ -218,7 +218,7 @@ func TestBarsRenderAndPrintLinesAbove(t *testing.T) {
 	task.Done(true)
 	p.Finish()
 	out := buf.String()
-	for _, want := range []string{"big.MOV", "0/1 files", "2/2 files", ", 1 errors", "ETA", "half a line\n", "error: failed: bad.jpg: HTTP 404 (permanent)\n", "1 downloaded"} {
+	for _, want := range []string{"big.MOV", "0/1 files", "2/2 files", ", 1 failed", "ETA", "half a line\n", "error: failed: bad.jpg: HTTP 404 (permanent)\n", "1 downloaded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bar output lacks %q: %q", want, out)
 		}
