@@ -34,6 +34,9 @@ func readPassword(file, prompt string) (string, error) {
 		return "", errors.New("no password: use --password-file FILE or PS_PASSWORD (no terminal to ask on)")
 	}
 	defer tty.Close()
+	if s, ok := errw.(*Screen); ok {
+		prompt = s.Name() + ": " + prompt // like every other line the tool writes
+	}
 	fmt.Fprint(tty, prompt)
 	b, err := term.ReadPassword(int(tty.Fd()))
 	fmt.Fprintln(tty)
