@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -64,7 +62,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	defer out.Close()
 	opts := check.Options{Dir: c.Output, Quick: c.Quick, All: c.All, Jobs: c.Jobs,
 		OnBadLine: func(le *record.LineError) { log.Error(le.Error()) }}
-	if !isTerminalInput(stdio.In) {
+	if !stdio.InTerminal() {
 		opts.Listing = stdio.In
 	}
 	if !c.Offline {
@@ -90,11 +88,6 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	return nil
 }
 
-// isTerminalInput: a listing is read from stdin unless it is a terminal.
-func isTerminalInput(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	return ok && cli.IsTerminal(f)
-}
 
 func summary(s *check.Stats) string {
 	keys := make([]string, 0, len(s.Counts))
