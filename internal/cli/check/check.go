@@ -88,7 +88,6 @@ func (c *Command) Run(stdio cli.Stdio) error {
 	return nil
 }
 
-
 func summary(s *check.Stats) string {
 	keys := make([]string, 0, len(s.Counts))
 	for k := range s.Counts {
