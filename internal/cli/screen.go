@@ -163,3 +163,13 @@ func rawWriter(w io.Writer) io.Writer {
 	}
 	return w
 }
+
+// IsTerminal reports whether w (or the stderr a Screen wraps) is a
+// terminal, asking the OS. Tools should ask their Stdio instead
+// (InTerminal, OutTerminal, ErrTerminal), which tests can override.
+func IsTerminal(w any) bool {
+	if wr, ok := w.(io.Writer); ok {
+		w = rawWriter(wr)
+	}
+	return isTerminal(w)
+}

@@ -40,7 +40,7 @@ func (c *Command) runMeta(stdio cli.Stdio) error {
 	if err != nil {
 		return cli.WithExit(cli.ExitUsage, fmt.Errorf("--zone: %w", err))
 	}
-	if f, ok := stdio.In.(*os.File); ok && cli.IsTerminal(f) {
+	if stdio.InTerminal() {
 		return cli.WithExit(cli.ExitUsage, errors.New("no records: pipe them in (ps-list … | ps-fetch -o DIR | ps-xmp --meta)"))
 	}
 	log := c.Logger(stdio.Err)
