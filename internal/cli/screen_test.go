@@ -72,7 +72,7 @@ func TestLoggerColoursLevelsOnlyWhenAsked(t *testing.T) {
 // --log-format json: no prefix (the line is a JSON object) but a "tool".
 func TestRunJSONLinesCarryTheToolNotAPrefix(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := Run("ps-test", "test", &testCmd{}, []string{"--log-format", "json"}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb, Terminal: &Terminals{}})
+	code := Run("ps-test", "test", &brokenCmd{}, []string{"--log-format", "json"}, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb, Terminal: &Terminals{}})
 	if code != ExitPartial {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())
 	}
@@ -80,15 +80,15 @@ func TestRunJSONLinesCarryTheToolNotAPrefix(t *testing.T) {
 		t.Errorf("stderr %q", errb.String())
 	}
 	errb.Reset()
-	Run("ps-test", "test", &testCmd{}, nil, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb, Terminal: &Terminals{}})
+	Run("ps-test", "test", &brokenCmd{}, nil, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb, Terminal: &Terminals{}})
 	if errb.String() != "ps-test: it broke\n" {
 		t.Errorf("text stderr %q", errb.String())
 	}
 }
 
-type testCmd struct{ Globals }
+type brokenCmd struct{ Globals }
 
-func (c *testCmd) Run(stdio Stdio) error { return errors.New("it broke") }
+func (c *brokenCmd) Run(stdio Stdio) error { return errors.New("it broke") }
 
 func TestHintStdinOnlyOnATerminal(t *testing.T) {
 	for _, tty := range []bool{false, true} {

@@ -14,6 +14,9 @@ import (
 // echo. It never comes from argv, so it stays out of ps and shell history.
 // Its errors are usage errors (exit 2): the user gave no way to get one.
 func (e *AuthEnv) Password(file, prompt string) (string, error) {
+	if named, ok := e.Err.(interface{ Name() string }); ok {
+		prompt = named.Name() + ": " + prompt // like every line the tool writes (cli.Screen)
+	}
 	pw, err := readPassword(file, prompt)
 	return pw, Usage(err)
 }
@@ -34,9 +37,6 @@ func readPassword(file, prompt string) (string, error) {
 		return "", errors.New("no password: use --password-file FILE or PS_PASSWORD (no terminal to ask on)")
 	}
 	defer tty.Close()
-	if s, ok := errw.(*Screen); ok {
-		prompt = s.Name() + ": " + prompt // like every other line the tool writes
-	}
 	fmt.Fprint(tty, prompt)
 	b, err := term.ReadPassword(int(tty.Fd()))
 	fmt.Fprintln(tty)
