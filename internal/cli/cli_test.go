@@ -64,7 +64,7 @@ func TestRun(t *testing.T) {
 		{nil, ExitOK, ""},
 		{[]string{"--help"}, ExitOK, ""},
 		{[]string{"--nope"}, ExitUsage, "ps-test: unknown flag --nope (see ps-test --help)\n"},
-		{[]string{"--fail", "auth"}, ExitAuth, "ps-test: session expired\n  run: ps-auth smb --server nas\n"},
+		{[]string{"--fail", "auth"}, ExitAuth, "ps-test: session expired\nps-test:   run: ps-auth smb --server nas\n"},
 		{[]string{"--fail", "usage"}, ExitUsage, "ps-test: --size is an icloud flag\n"},
 	} {
 		var out, errw bytes.Buffer
