@@ -180,7 +180,7 @@ func TestTerminalProgressShowsTotalsAndFailures(t *testing.T) {
 				t.Errorf("exit %d, want 2 (a malformed line)\n%s", code, text)
 			}
 			for _, want := range []string{
-				"ps-fetch: error: line 3: not a JSON object",
+				"ps-fetch: error: line 3: invalid JSON",
 				"ps-fetch: error: failed: g.bin: the source reports 150007 bytes, the record says 150000 (permanent)",
 				"ps-fetch: error: failed: h.bin: ",
 				"ps-fetch: 2 failed:",
