@@ -346,7 +346,7 @@ func (s *Server) launch() error {
 	cmd := exec.Command(s.smbd, "--foreground", "--no-process-group", "--debug-stdout", "-s", s.conf)
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -383,19 +383,19 @@ func (s *Server) signal(sig syscall.Signal) error {
 	if pid == 0 {
 		return nil
 	}
-	if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := killGroup(pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL)
+		killGroup(pid, syscall.SIGKILL)
 		<-done
 	}
 	// Connection processes may outlive the parent for a moment; sweep
 	// them and wait until none is left alive (zombies waiting for init
 	// to reap them hold no sockets).
-	syscall.Kill(-pid, syscall.SIGKILL)
+	killGroup(pid, syscall.SIGKILL)
 	for i := 0; i < 200 && groupAlive(pid); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -429,23 +429,6 @@ func groupAlive(pgid int) bool {
 // Kill stops smbd at once with SIGKILL, dropping every connection, as a
 // crashed or rebooted NAS would. Start it again with Restart.
 func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
-
-// Pause freezes smbd (SIGSTOP to its group): connections stay open but
-// nothing answers, as with a hung NAS. Resume undoes it.
-func (s *Server) Pause() error { return s.groupSignal(syscall.SIGSTOP) }
-
-// Resume lets a paused smbd go on.
-func (s *Server) Resume() error { return s.groupSignal(syscall.SIGCONT) }
-
-func (s *Server) groupSignal(sig syscall.Signal) error {
-	s.mu.Lock()
-	pid := s.pid
-	s.mu.Unlock()
-	if pid == 0 {
-		return errors.New("smbd is not running")
-	}
-	return syscall.Kill(-pid, sig)
-}
 
 // Restart starts a killed or stopped smbd again on the same port.
 func (s *Server) Restart() error {
