@@ -16,6 +16,12 @@ have zstd      || need+=(zstd)
 have jq        || need+=(jq)
 have curl      || need+=(curl)
 have setpriv   || need+=(util-linux)
+# The generated completion scripts and man pages are checked with zsh -n,
+# fish -n and man -l (groff renders).
+have zsh       || need+=(zsh)
+have fish      || need+=(fish)
+have man       || need+=(man-db)
+have groff     || need+=(groff-base)
 if [ ${#need[@]} -eq 0 ]; then
   echo "test dependencies: all present"
   exit 0

@@ -36,8 +36,6 @@ const (
 // ExitHelp is appended to every --help.
 const ExitHelp = `Exit status: 0 all good; 1 some items failed (see the failure records); 2 usage error or bad input; 3 authentication needed (run ps-auth); 130 interrupted.`
 
-// Version is set at build time with -ldflags "-X …/cli.Version=…".
-var Version = "dev"
 
 // Stdio is the process's standard streams, injected so tests run tools
 // in-process.
@@ -56,10 +54,16 @@ func OSStdio() Stdio { return Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr
 
 // Globals are the flags every tool has.
 type Globals struct {
-	Quiet     bool             `short:"q" help:"Print nothing on stderr but errors."`
-	LogFormat string           `enum:"text,json" default:"text" help:"How stderr messages look: text for people, json for machines."`
-	Strict    bool             `help:"Stop at the first malformed input line instead of skipping it."`
-	Version   kong.VersionFlag `help:"Print the version and exit."`
+	Quiet      bool             `short:"q" help:"Print nothing on stderr but errors."`
+	LogFormat  string           `enum:"text,json" default:"text" placeholder:"text|json" help:"How stderr messages look: text for people, json for machines."`
+	Version    kong.VersionFlag `help:"Print the version, commit, Go version and OS/arch, and exit."`
+	Completion completionFlag   `hidden:"" placeholder:"SHELL" help:"Print the completion script for SHELL (bash, zsh or fish) and exit."`
+	Man        manFlag          `hidden:"" help:"Print the man page and exit."`
+}
+
+// RecordInput is embedded by the tools that read records on stdin.
+type RecordInput struct {
+	Strict bool `help:"Stop at the first malformed input line instead of skipping it (exit 2)."`
 }
 
 // GlobalFlags lets Run find the globals embedded in any command.
@@ -184,8 +188,9 @@ func Run(name, description string, cmd any, args []string, stdio Stdio, options 
 		kong.Description(description),
 		kong.Writers(stdio.Out, stdio.Err),
 		kong.Exit(func(c int) { exitCode = c; panic(exitSignal{}) }),
-		kong.Vars{"version": name + " " + Version},
+		kong.Vars{"version": VersionLine(name)},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true, WrapUpperBound: 100}),
+		kong.ValueFormatter(helpWithDefault),
 		kong.Bind(stdio),
 	}
 	parser, err := kong.New(cmd, append(opts, options...)...)

@@ -20,11 +20,15 @@ The session is also saved, mode 0600, under $XDG_STATE_HOME/ps (default ~/.local
 with no argument and ps-fetch find it later. Passwords come from --password-file, the PS_PASSWORD
 environment variable, or a prompt without echo; never from the command line.
 
+Run "ps-auth SOURCE --help" for a source's flags and examples.
+
 Examples:
   ps-auth synology --link https://gofile.me/7g4WA/ZRnqeWks3 --password-file pw | ps-list
   ps-auth smb --server nas.local --share photos --user me
   ps-auth icloud --username me@example.com
   ps-auth gphotos --client-secret client_secret.json`
+
+var envHelp = cli.EnvHelp("PS_PASSWORD", "PS_STATE_DIR", "XDG_STATE_HOME", "HTTPS_PROXY", "PS_QUICKCONNECT_URL", "BROWSER", "NO_COLOR")
 
 // Command is the ps-auth root; each source adds its subcommand.
 type Command struct {
@@ -49,7 +53,7 @@ func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
 	env := &authEnvProvider{root: root, stdio: stdio}
 	defer env.close()
 	opts = append(opts, kong.BindToProvider(env.provide))
-	return cli.Run("ps-auth", description+"\n\n"+cli.ExitHelp, root, args, stdio, opts...)
+	return cli.Run("ps-auth", description+"\n\n"+envHelp+"\n\n"+cli.ExitHelp, root, args, stdio, opts...)
 }
 
 type authEnvProvider struct {

@@ -35,6 +35,8 @@ Examples:
 Exit status: 0 the archive matches; 1 differences were found; 2 usage error or bad input; 3 a source
 needs ps-auth; 130 interrupted.`
 
+var envHelp = cli.EnvHelp("PS_STATE_DIR", "XDG_STATE_HOME", "HTTPS_PROXY", "NO_COLOR")
+
 // Command is the ps-check command line.
 type Command struct {
 	cli.Globals
@@ -47,7 +49,7 @@ type Command struct {
 
 // Main runs ps-check.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-check", description, &Command{}, args, stdio)
+	return cli.Run("ps-check", strings.Replace(description, "\n\nExit status:", "\n\n"+envHelp+"\n\nExit status:", 1), &Command{}, args, stdio)
 }
 
 // Run compares the archive.

@@ -50,26 +50,29 @@ Template fields: {path} {dir} {name} {stem} {ext} {id} {mtime:FORMAT} {taken:FOR
 // Command is the ps-fetch command line.
 type Command struct {
 	cli.Globals
+	cli.RecordInput
 	Output         string        `short:"o" required:"" placeholder:"DIR" help:"Folder to download into (created if missing)."`
-	Jobs           int           `short:"j" default:"4" help:"Parallel downloads."`
+	Jobs           int           `short:"j" default:"4" placeholder:"N" help:"Parallel downloads."`
 	Name           string        `placeholder:"TEMPLATE" help:"How to name files: path, epoch, date, or a template like '{taken:%Y/%m}/{name}'. Default: what this folder was last filled with, else path."`
 	Failures       string        `placeholder:"FILE" help:"Also append every failure record to FILE (feed it back to retry)."`
-	Retries        int           `default:"3" help:"Retries per item for transient and rate-limited errors."`
-	Progress       string        `enum:"auto,bar,plain,none" default:"auto" help:"Progress on stderr: bar (terminal), plain (a line every 10s), none; auto picks bar on a terminal, else none."`
+	Retries        int           `default:"3" placeholder:"N" help:"Retries per item for transient and rate-limited errors."`
+	Progress       string        `enum:"auto,bar,plain,none" default:"auto" placeholder:"auto|bar|plain|none" help:"Progress on stderr: bar (terminal), plain (a line every 10s), none; auto picks bar on a terminal, else none."`
 	Force          bool          `help:"Download again even what the manifest says is there."`
 	VerifyExisting bool          `help:"Re-hash files the manifest has and fetch again those that differ."`
 	DryRun         bool          `help:"Print the records ps-fetch would write (status planned) and write nothing."`
 	Mirror         bool          `help:"Delete files ps-fetch wrote for items no longer in the input (needs a complete, unfiltered listing)."`
 	DeleteExcluded bool          `help:"With --mirror, also delete files of items a filter (ps-filter) left out of the listing."`
-	MaxDelete      int           `default:"-1" placeholder:"N" help:"With --mirror, delete nothing (exit 1) when more than N files would go. -1: no limit."`
-	IdleTimeout    time.Duration `default:"60s" help:"Retry a download that receives nothing for this long."`
+	MaxDelete      int           `default:"-1" placeholder:"N" help:"With --mirror, delete nothing (exit 1) when more than N files would go (default: -1, no limit)."`
+	IdleTimeout    time.Duration `default:"60s" placeholder:"DURATION" help:"Retry a download that receives nothing for this long."`
 	GiveUpAfter    int           `default:"10" placeholder:"N" help:"Stop trying a source after N items in a row failed with network errors (their retries spent); its other items fail at once, ready to re-run. 0: never."`
 }
 
 // Main runs ps-fetch.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-fetch", description+"\n\n"+exitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-fetch", description+"\n\n"+envHelp+"\n\n"+exitHelp, &Command{}, args, stdio)
 }
+
+var envHelp = cli.EnvHelp("PS_STATE_DIR", "XDG_STATE_HOME", "HTTPS_PROXY", "PS_QUICKCONNECT_URL", "NO_COLOR")
 
 const exitHelp = cli.ExitHelp + ` A full disk stops the run (exit 1).`
 

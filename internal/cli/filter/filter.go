@@ -30,24 +30,25 @@ Dates are YYYY-MM-DD (local time; --until includes the whole day) or RFC 3339. S
 // Command is the ps-filter command line.
 type Command struct {
 	cli.Globals
-	Ext     []string `help:"File extensions to keep (case-insensitive, comma-separated, repeatable): CR3,JPG." placeholder:"EXT"`
+	cli.RecordInput
+	Ext     []string `help:"File extensions to keep (case-insensitive, comma-separated, repeatable): CR3,JPG. Spellings of one format match each other: jpg/jpeg/jpe, tif/tiff, heic/heif, mpg/mpeg, mov/qt." placeholder:"EXT"`
 	Media   []string `help:"Media kinds to keep: raw, photo, video, sidecar, other." placeholder:"KIND"`
-	Since   string   `help:"Keep items from this date or time on."`
-	Until   string   `help:"Keep items up to this date or time."`
-	By      string   `enum:"mtime,taken" default:"mtime" help:"Which time --since, --until and --newest use: mtime, or taken (falling back to mtime)."`
-	MinSize string   `help:"Keep items at least this big (10M, 1.5G)."`
-	MaxSize string   `help:"Keep items at most this big."`
+	Since   string   `placeholder:"DATE" help:"Keep items from this date or time on."`
+	Until   string   `placeholder:"DATE" help:"Keep items up to this date or time (a date includes the whole day)."`
+	By      string   `enum:"mtime,taken" default:"mtime" placeholder:"mtime|taken" help:"Which time --since, --until and --newest use: mtime, or taken (falling back to mtime)."`
+	MinSize string   `placeholder:"SIZE" help:"Keep items at least this big (10M, 1.5G)."`
+	MaxSize string   `placeholder:"SIZE" help:"Keep items at most this big."`
 	Include []string `help:"Keep items whose path matches one of these globs (** matches any folders; a pattern without / matches the name)." placeholder:"GLOB"`
 	Exclude []string `help:"Drop items whose path matches one of these globs." placeholder:"GLOB"`
 	Dir     []string `help:"Keep only items under one of these folders (an allow list)." placeholder:"DIR"`
 	NotDir  []string `help:"Drop items under any of these folders (a deny list)." placeholder:"DIR"`
-	Newest  int      `help:"Keep only the N newest matching items (by --by), in input order."`
+	Newest  int      `placeholder:"N" help:"Keep only the N newest matching items (by --by), in input order (default: all)."`
 	Invert  bool     `help:"Keep the items that do not match instead."`
 }
 
 // Main runs ps-filter.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-filter", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-filter", description+"\n\n"+cli.EnvHelp("NO_COLOR")+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
 }
 
 // Run filters stdin to stdout.

@@ -32,17 +32,19 @@ Examples:
   ps-list icloud: --changes-since ~/.local/state/ps/icloud.changes | ps-fetch -o ~/iCloud
                                                 # only what changed since the last run (see docs/sync.md)`
 
+var envHelp = cli.EnvHelp("PS_STATE_DIR", "XDG_STATE_HOME", "PS_PASSWORD", "HTTPS_PROXY", "PS_QUICKCONNECT_URL", "NO_COLOR")
+
 // Command is the ps-list command line: the flags every source shares. Each
 // source adds its own (Factory.ListFlags) under its name in --help.
 type Command struct {
 	cli.Globals
 	Location string `arg:"" optional:"" help:"What to list: a location of one of the sources below. Default: the session on stdin, else the latest saved session."`
-	Jobs     int    `short:"j" default:"8" help:"Folders or pages read concurrently (local folders: 1 gives a stable order)."`
-	Folder   string `help:"Start below this folder of the source."`
-	Hash     string `enum:",sha256" default:"" help:"Read every file and add its hash (slow; for verification)."`
-	Since    string `help:"Only items from this date on, where the source can filter (YYYY-MM-DD or RFC 3339)."`
-	Until    string `help:"Only items up to this date, where the source can filter."`
-	Session  string `type:"existingfile" help:"Read the session record from this file."`
+	Jobs     int    `short:"j" default:"8" placeholder:"N" help:"Folders or pages read concurrently (local folders: 1 gives a stable order)."`
+	Folder   string `name:"dir" aliases:"folder" placeholder:"DIR" help:"List only below this folder of the source (default: all of it). --folder is the old name."`
+	Hash     string `enum:",sha256" default:"" placeholder:"sha256" help:"Read every file and add its sha256 (slow; for verification). Default: no hash."`
+	Since    string `placeholder:"DATE" help:"Only items from this date on, where the source can filter (YYYY-MM-DD or RFC 3339)."`
+	Until    string `placeholder:"DATE" help:"Only items up to this date (inclusive), where the source can filter."`
+	Session  string `type:"existingfile" placeholder:"FILE" help:"Read the session record from this file (default: stdin, else the latest saved session)."`
 	// ChangesSince is shared by the sources that implement
 	// source.ChangeLister; the others refuse it (exit 2).
 	ChangesSince string `name:"changes-since" placeholder:"STATEFILE" help:"List only what changed since the run that wrote STATEFILE (icloud:, local folders; icloud: also writes \"gone\" records for what was deleted); the first run, or one whose state the source refuses, lists everything. STATEFILE is written (mode 0600) only after the end record is out."`
@@ -74,7 +76,7 @@ func MainWith(reg *source.Registry, args []string, stdio cli.Stdio) int {
 		groups = append(groups, kong.Group{Key: f.Name, Title: f.Name + " flags:"})
 	}
 	opts = append(opts, kong.ExplicitGroups(groups))
-	return cli.Run("ps-list", description+"\n\n"+sourcesHelp(reg)+"\n\n"+cli.ExitHelp, c, args, stdio, opts...)
+	return cli.Run("ps-list", description+"\n\n"+sourcesHelp(reg)+"\n\n"+envHelp+"\n\n"+cli.ExitHelp, c, args, stdio, opts...)
 }
 
 // sourcesHelp lists the sources and their location forms for --help.
@@ -187,7 +189,7 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 
 // sharedFlags are the shared listing flags a source may not honour.
 var sharedFlags = map[string]func(source.Honours) bool{
-	"folder": func(h source.Honours) bool { return h.Folder },
+	"dir":    func(h source.Honours) bool { return h.Folder },
 	"hash":   func(h source.Honours) bool { return h.Hash },
 	"since":  func(h source.Honours) bool { return h.Dates },
 	"until":  func(h source.Honours) bool { return h.Dates },

@@ -38,14 +38,17 @@ fails a check becomes a failure record saying why (exit 1).`
 // Command is the ps-remove command line.
 type Command struct {
 	cli.Globals
+	cli.RecordInput
 	Yes        bool `help:"Really remove. Without it ps-remove only reports what it would remove."`
 	KeepRecent int  `default:"0" placeholder:"DAYS" help:"Keep items taken (else modified) in the last DAYS days at the source (default: ${default}, keep none)."`
 	Jobs       int  `short:"j" default:"4" placeholder:"N" help:"Files verified and removed at once (default: ${default})."`
 }
 
+var envHelp = cli.EnvHelp("PS_STATE_DIR", "XDG_STATE_HOME", "HTTPS_PROXY", "NO_COLOR")
+
 // Main runs ps-remove.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-remove", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-remove", description+"\n\n"+envHelp+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
 }
 
 // Run removes what stdin's results allow.

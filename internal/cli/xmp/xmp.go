@@ -54,27 +54,28 @@ Examples:
 // Command is the ps-xmp command line.
 type Command struct {
 	cli.Globals
+	cli.RecordInput
 	JpgDir         string        `name:"jpg-dir" type:"existingdir" placeholder:"DIR" help:"Folder of edited JPGs with embedded Camera Raw settings (searched recursively); required unless --meta."`
 	RawDir         string        `name:"raw-dir" type:"existingdir" placeholder:"DIR" help:"Folder of RAWs (searched recursively) instead of records on stdin."`
 	Calibrate      bool          `help:"Match JPGs to RAWs by capture time; give matched RAWs their JPG's settings and the others settings estimated from their nearest matched neighbours."`
 	MatchTolerance time.Duration `default:"0s" placeholder:"DURATION" help:"How far apart capture times may be and still match (e.g. 2s, for clocks that differ)."`
 	AnalyzeOnly    bool          `help:"Print the analysis (and the matching, with --calibrate) instead of writing sidecars."`
 	JSON           bool          `name:"json" help:"With --analyze-only: print JSON instead of a table."`
-	SidecarName    string        `enum:"lightroom,ext" default:"lightroom" help:"Sidecar names: lightroom (IMG_0001.xmp) or ext (IMG_0001.CR3.xmp)."`
+	SidecarName    string        `enum:"lightroom,ext" default:"lightroom" placeholder:"lightroom|ext" help:"Sidecar names: lightroom (IMG_0001.xmp) or ext (IMG_0001.CR3.xmp)."`
 	SkipExisting   bool          `help:"Leave existing sidecars alone."`
 	DryRun         bool          `help:"Write nothing; print the records as if the sidecars had been written."`
-	Tolerance      float64       `default:"0.01" help:"Numbers closer than this count as equal when telling style from per-image."`
-	Neighbours     int           `default:"5" help:"How many matched RAWs an unmatched RAW's settings are estimated from."`
-	Jobs           int           `short:"j" default:"0" help:"exiftool processes reading in parallel (default: the number of CPUs, at most 4)."`
+	Tolerance      float64       `name:"style-tolerance" aliases:"tolerance" default:"0.01" placeholder:"NUMBER" help:"Numbers closer than this count as equal when telling style from per-image (default: 0.01). --tolerance is the old name."`
+	Neighbours     int           `default:"5" placeholder:"N" help:"How many matched RAWs an unmatched RAW's settings are estimated from."`
+	Jobs           int           `short:"j" default:"0" placeholder:"N" help:"exiftool processes reading in parallel (default: the number of CPUs, at most 4)."`
 	Meta           bool          `help:"Write what the records know (capture time, GPS, description, favourite, albums, people) instead of a Camera Raw style: into XMP sidecars, or with --write-into-file into the files."`
 	WriteIntoFile  bool          `name:"write-into-file" help:"With --meta: write into JPEG, HEIC, TIFF, PNG, WebP, MP4 and MOV files themselves (capture time and GPS only where missing); RAWs and other files still get sidecars."`
 	Zone           string        `default:"Local" placeholder:"ZONE" help:"With --meta: time zone for capture times whose zone the record does not give (IANA name, Local or UTC)."`
-	Mtime          string        `enum:"keep,taken" default:"keep" help:"With --meta: taken sets each file's modification time to its capture time; keep leaves it."`
+	Mtime          string        `enum:"keep,taken" default:"keep" placeholder:"keep|taken" help:"With --meta: taken sets each file's modification time to its capture time; keep leaves it."`
 }
 
 // Main runs ps-xmp.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-xmp", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-xmp", description+"\n\n"+cli.EnvHelp("NO_COLOR")+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
 }
 
 // entry is one input record in order: a RAW to write a sidecar for, or a

@@ -60,9 +60,22 @@ type AuthCmd struct {
 	ClientSecret string        `required:"" type:"existingfile" placeholder:"FILE" help:"The client_secret_….json of your own Desktop OAuth client (Google Cloud console → Credentials)."`
 	Picker       bool          `help:"Ask for the Picker scope: pick items by hand in Google Photos (the default)."`
 	Library      bool          `help:"Ask for the Library scope for media this client uploaded (app-created data)."`
-	Port         int           `default:"0" help:"Loopback port for Google's redirect (0: any free port)."`
+	Port         int           `default:"0" placeholder:"PORT" help:"Loopback port for Google's redirect (default 0: any free port)."`
 	NoBrowser    bool          `help:"Only print the sign-in link; do not open a browser ($BROWSER or xdg-open)."`
-	Timeout      time.Duration `default:"10m" help:"How long to wait for the sign-in in the browser."`
+	Timeout      time.Duration `default:"10m" placeholder:"DURATION" help:"How long to wait for the sign-in in the browser."`
+}
+
+// Help is shown by ps-auth gphotos --help.
+func (c *AuthCmd) Help() string {
+	return `Signs in to Google with OAuth 2.0 through your own Desktop OAuth client: it opens Google's sign-in page
+in a browser and receives the answer on a loopback port. The token is saved with mode 0600 in the state
+folder and renewed by itself. Google allows only the Picker scope (items chosen by hand) and, for the
+Library API, media this client uploaded; for a whole library use a Takeout export (ps-list takeout:PATH).
+
+Examples:
+  ps-auth gphotos --client-secret client_secret.json && ps-list gphotos:picker | ps-fetch -o ~/Picked
+  ps-auth gphotos --client-secret client_secret.json --no-browser     # sign in on another machine's browser
+  ps-auth gphotos --client-secret client_secret.json --library`
 }
 
 // Run signs in and saves the token.

@@ -51,7 +51,7 @@ var Factory = source.Factory{
 
 // ListFlags are the Google Photos source's own ps-list flags.
 type ListFlags struct {
-	Max       int  `help:"gphotos:picker: the most items the user may pick."`
+	Max       int  `placeholder:"N" help:"gphotos:picker: the most items the user may pick (default: Google's limit)."`
 	NoBrowser bool `help:"gphotos:picker: print the picking link without opening a browser."`
 	Sizes     bool `help:"Ask each item's size with a HEAD request (the APIs report none; each counts against the daily quota)."`
 }

@@ -163,7 +163,7 @@ func newUUID() string {
 
 func (l *Login) account(info *accountInfo, cookies map[string]string) (*Account, error) {
 	if info.DomainToUse != "" {
-		return nil, fault.Errorf(fault.Permanent, "Apple wants this account signed in through %s: run ps-auth icloud again with --domain %s",
+		return nil, fault.Errorf(fault.Permanent, "Apple wants this account signed in through %s: run ps-auth icloud again with --region %s",
 			info.DomainToUse, map[bool]string{true: "cn", false: "com"}[strings.HasSuffix(strings.ToLower(info.DomainToUse), ".cn")])
 	}
 	if info.DSInfo == nil {
@@ -519,7 +519,20 @@ type AuthCommand struct {
 	Username     string `required:"" placeholder:"EMAIL" help:"Apple ID (e-mail address)."`
 	PasswordFile string `type:"existingfile" placeholder:"FILE" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
 	Code         string `placeholder:"CODE" help:"The six-digit two-factor code, for scripts (else it is read from stdin or asked for)."`
-	Domain       string `enum:"com,cn" default:"com" help:"Apple's domain: com, or cn for accounts in mainland China."`
+	Domain       string `name:"region" aliases:"domain" enum:"com,cn" default:"com" placeholder:"com|cn" help:"Apple's service region: com (the default), or cn for accounts in mainland China. --domain is the old name."`
+}
+
+// Help is shown by ps-auth icloud --help.
+func (a *AuthCommand) Help() string {
+	return `Signs in to iCloud with the Apple ID and its password, then asks for the six-digit code your Apple devices
+show (or one sent by SMS), read from stdin, a prompt, or --code. The session and Apple's trust token are saved
+with mode 0600 in the state folder; later runs need no code until Apple's trust runs out (about 30 days). Accounts with Advanced
+Data Protection must allow "Access iCloud Data on the Web".
+
+Examples:
+  ps-auth icloud --username me@example.com
+  ps-auth icloud --username me@example.com --password-file pw | ps-list icloud: | ps-fetch -o ~/iCloud
+  ps-auth icloud --username me@example.cn --region cn`
 }
 
 // SessionSource is the location a session record is for.

@@ -177,7 +177,7 @@ func authHint(username, domain string) string {
 	}
 	h := "ps-auth icloud --username " + username
 	if domain == "cn" {
-		h += " --domain cn"
+		h += " --region cn"
 	}
 	return h
 }

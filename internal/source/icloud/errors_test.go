@@ -65,7 +65,7 @@ func TestEndpoints(t *testing.T) {
 	if e := endpointsFor("com"); e.auth != "http://127.0.0.1:9/auth" {
 		t.Errorf("override: %+v", e)
 	}
-	if h := authHint("me@example.com", "cn"); h != "ps-auth icloud --username me@example.com --domain cn" {
+	if h := authHint("me@example.com", "cn"); h != "ps-auth icloud --username me@example.com --region cn" {
 		t.Errorf("hint %q", h)
 	}
 }

@@ -47,9 +47,9 @@ var Factory = source.Factory{
 
 // ListFlags are the iCloud source's own ps-list flags.
 type ListFlags struct {
-	Size          []string `help:"Size variants to list, for sources that have them (original, medium, thumb, adjusted, alternative)."`
-	Library       string   `help:"Library to list, for sources with several (icloud: personal or shared)."`
-	LivePhotos    string   `enum:",skip,include,only" default:"" help:"Live photos' video parts: skip, include or only."`
+	Size          []string `name:"variant" aliases:"size" placeholder:"VARIANT" help:"Size variants to list: original, medium, thumb, adjusted, alternative (default: original). --size is the old name."`
+	Library       string   `placeholder:"NAME" help:"Library to list: personal or shared (default: personal)."`
+	LivePhotos    string   `enum:",skip,include,only" default:"" placeholder:"skip|include|only" help:"Live photos' video parts: skip, include or only (default: include)."`
 	ListAlbums    bool     `help:"List albums instead of items."`
 	ListLibraries bool     `help:"List libraries instead of items."`
 }

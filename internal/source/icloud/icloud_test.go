@@ -181,7 +181,7 @@ func TestSignInFailures(t *testing.T) {
 	t.Run("China", func(t *testing.T) {
 		startFake(t, icloudtest.Options{DomainToUse: "iCloud.com.cn"})
 		run := signIn(t, t.TempDir(), "012345\n", icloud.AuthCommand{})
-		if run.err == nil || !strings.Contains(run.err.Error(), "--domain cn") {
+		if run.err == nil || !strings.Contains(run.err.Error(), "--region cn") {
 			t.Errorf("domainToUse: %v", run.err)
 		}
 	})

@@ -50,7 +50,7 @@ func newItemRules(opts source.ListOptions, flags *ListFlags) (itemRules, error) 
 	}
 	for _, v := range flags.Size {
 		if _, ok := variantPrefix[v]; !ok {
-			return r, fault.Errorf(fault.Permanent, "--size %q: want original, medium, thumb, adjusted or alternative", v)
+			return r, fault.Errorf(fault.Permanent, "--variant %q: want original, medium, thumb, adjusted or alternative", v)
 		}
 		if !slices.Contains(r.variants, v) {
 			r.variants = append(r.variants, v)

@@ -22,7 +22,7 @@ type AuthCommand struct {
 	Server       string `required:"" placeholder:"HOST[:PORT]" help:"The SMB server (port 445 unless given)."`
 	Share        string `required:"" placeholder:"NAME" help:"The share to sign in to."`
 	User         string `required:"" placeholder:"USER" help:"User name on the server."`
-	Domain       string `placeholder:"DOMAIN" help:"Windows domain or workgroup, when the server wants one."`
+	Domain       string `placeholder:"DOMAIN" help:"Windows domain or workgroup, when the server wants one (default: none)."`
 	PasswordFile string `type:"path" placeholder:"FILE" help:"Read the password from this file (else PS_PASSWORD, else a prompt)."`
 }
 
@@ -31,6 +31,7 @@ func (c *AuthCommand) Help() string {
 	return `Proves the user name and password by connecting and opening the share, then saves them with mode 0600
 in the state folder (like a mount.cifs credentials file) and prints a session record without the password.
 
+Examples:
   ps-auth smb --server nas.local --share photos --user me
   ps-auth smb --server 127.0.0.1:1445 --share music --user me --password-file pw | ps-list`
 }

@@ -41,7 +41,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	if opts.Folder != "" {
 		start = path.Clean(opts.Folder)
 		if !isLocal(start) {
-			return fault.Errorf(fault.Permanent, "--folder %q leaves the share", opts.Folder)
+			return fault.Errorf(fault.Permanent, "--dir %q leaves the share", opts.Folder)
 		}
 		if start == "." {
 			start = ""

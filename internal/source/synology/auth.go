@@ -32,9 +32,22 @@ type AuthCommand struct {
 	PasswordFile     string `type:"path" placeholder:"FILE" help:"Read the share password from FILE (else PS_PASSWORD, else a prompt without echo)."`
 	Browser          bool   `help:"Sign in through Chromium (also tried by itself when plain sign-in cannot reach the NAS)."`
 	ShowBrowser      bool   `help:"Show the browser window instead of running it headless."`
-	Chromium         string `type:"path" placeholder:"PATH" help:"The Chromium or Chrome to drive (default: chromium, chromium-browser or google-chrome on PATH)."`
+	Chromium         string `type:"path" placeholder:"FILE" help:"The Chromium or Chrome to drive (default: chromium, chromium-browser or google-chrome on PATH)."`
 	Insecure         bool   `help:"Do not verify the NAS's TLS certificate (unsafe: whoever sits on the path can read the password)."`
 	RememberPassword bool   `help:"Save the password (mode 0600) beside the session, so an expired session is renewed without asking."`
+}
+
+// Help is shown by ps-auth synology --help.
+func (c *AuthCommand) Help() string {
+	return `Signs in to a Synology share link (gofile.me, QuickConnect, or the NAS's own address), finding the NAS
+through QuickConnect when the link names no host. The session is saved with mode 0600 in the state folder
+and printed as a session record; --remember-password also keeps the password so an expired session is
+renewed without asking.
+
+Examples:
+  ps-auth synology --link https://gofile.me/7g4WA/ZRnqeWks3 --password-file pw | ps-list
+  ps-auth synology --link https://nas.example.com:5001/sharing/ZRnqeWks3 --remember-password
+  ps-auth synology --link https://gofile.me/7g4WA/ZRnqeWks3 --browser --show-browser`
 }
 
 // Run signs in, saves the session and prints its record.

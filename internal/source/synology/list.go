@@ -58,7 +58,7 @@ func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.
 	return w.run(ctx, &folder{share: start, rel: rel, total: totalUnseen})
 }
 
-// startFolder joins --folder below the root.
+// startFolder joins --dir below the root.
 func startFolder(root, sub string) (string, string, error) {
 	sub = strings.Trim(sub, "/")
 	if sub == "" {
@@ -66,7 +66,7 @@ func startFolder(root, sub string) (string, string, error) {
 	}
 	for _, seg := range strings.Split(sub, "/") {
 		if err := checkName(seg); err != nil {
-			return "", "", fmt.Errorf("--folder %q: %v", sub, err)
+			return "", "", fmt.Errorf("--dir %q: %v", sub, err)
 		}
 	}
 	return root + "/" + sub, sub, nil

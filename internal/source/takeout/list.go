@@ -27,7 +27,7 @@ import (
 // List reads every part, then writes one item per distinct content.
 // Items can only be written once every part has been read: a later part
 // may hold another copy (another album) of any file, or its sidecar.
-// Options: --folder keeps items whose path is below it; --since/--until
+// Options: --dir keeps items whose path is below it; --since/--until
 // keep items taken in that range; --root NAME names the Google Photos
 // folder when its localized name is not recognized.
 func (s *Source) List(ctx context.Context, opts source.ListOptions, sink source.Sink) error {

@@ -54,7 +54,7 @@ var Factory = source.Factory{
 
 // ListFlags are the Takeout source's own ps-list flags.
 type ListFlags struct {
-	Root string `help:"Name of the Google Photos folder inside the Takeout, when its localized name is not recognized."`
+	Root string `placeholder:"NAME" help:"Name of the Google Photos folder inside the Takeout, when its localized name is not recognized."`
 }
 
 // Source is one Takeout: a set of parts below a base folder.
