@@ -36,7 +36,6 @@ const (
 // ExitHelp is appended to every --help.
 const ExitHelp = `Exit status: 0 all good; 1 some items failed (see the failure records); 2 usage error or bad input; 3 authentication needed (run ps-auth); 130 interrupted.`
 
-
 // Stdio is the process's standard streams, injected so tests run tools
 // in-process.
 type Stdio struct {
