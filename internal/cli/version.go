@@ -49,9 +49,9 @@ func versionLine(name, version, commit string, bi *debug.BuildInfo, goVersion, p
 	}
 	if commit == "" {
 		commit = revision
-	}
-	if len(commit) > 12 {
-		commit = commit[:12]
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
 	}
 	if version == "" {
 		version = "devel"

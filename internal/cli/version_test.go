@@ -29,6 +29,8 @@ func TestVersionLine(t *testing.T) {
 			&debug.BuildInfo{GoVersion: "go1.26.1", Main: debug.Module{Version: "v0.0.0-20261204150000-0123456789ab+dirty"},
 				Settings: vcs("vcs", "git", "vcs.revision", "0123456789abcdef0123", "vcs.time", "2026-12-04T15:00:00Z", "vcs.modified", "true")},
 			"ps-list v0.0.0-20261204150000-0123456789ab+dirty (commit 0123456789ab (modified), 2026-12-04T15:00:00Z) go1.26.1 linux/amd64"},
+		{"make build in a modified checkout", "v0.0.0-20261204163029-903ac0d46782", "903ac0d46782-dirty", nil,
+			"ps-list v0.0.0-20261204163029-903ac0d46782 (commit 903ac0d46782-dirty) go1.26.0 linux/amd64"},
 		{"nothing known", "", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}},
 			"ps-list devel go1.26.0 linux/amd64"},
 		{"no build info at all", "", "", nil, "ps-list devel go1.26.0 linux/amd64"},
