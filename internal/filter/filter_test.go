@@ -177,3 +177,38 @@ func TestLongLineIsSkipped(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// --ext names a format, whatever spelling of its extension a camera or an
+// export used: jpg matches .jpeg, tiff matches .tif, and so on.
+func TestExtAliases(t *testing.T) {
+	cases := []struct {
+		ext   []string
+		names map[string]bool // file name: kept?
+	}{
+		{[]string{"jpg"}, map[string]bool{"a.jpg": true, "a.JPEG": true, "a.jpe": true, "a.png": false, "a.jpg.xmp": false}},
+		{[]string{".JPEG"}, map[string]bool{"a.JPG": true, "a.jpeg": true}},
+		{[]string{"tif"}, map[string]bool{"a.tiff": true, "a.TIF": true}},
+		{[]string{"heic"}, map[string]bool{"a.heif": true, "a.HIF": true, "a.heic": true}},
+		{[]string{"mpeg"}, map[string]bool{"a.mpg": true, "a.mp4": false}},
+		{[]string{"mov"}, map[string]bool{"a.qt": true, "a.MOV": true}},
+		{[]string{"CR3"}, map[string]bool{"a.cr3": true, "a.CR2": false}},
+	}
+	for _, c := range cases {
+		crit := &Criteria{Exts: ExtSet(c.ext)}
+		crit.Prepare()
+		for name, want := range c.names {
+			line := `{"type":"item","path":"d/` + name + `"}`
+			var f record.Fields
+			if err := record.ScanFields([]byte(line), &f); err != nil {
+				t.Fatal(err)
+			}
+			v, _, err := crit.Decide(&f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v == Keep; got != want {
+				t.Errorf("--ext %v on %s: kept %v, want %v", c.ext, name, got, want)
+			}
+		}
+	}
+}

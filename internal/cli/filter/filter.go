@@ -31,7 +31,7 @@ Dates are YYYY-MM-DD (local time; --until includes the whole day) or RFC 3339. S
 type Command struct {
 	cli.Globals
 	cli.RecordInput
-	Ext     []string `help:"File extensions to keep (case-insensitive, comma-separated, repeatable): CR3,JPG. Spellings of one format match each other: jpg/jpeg/jpe, tif/tiff, heic/heif, mpg/mpeg, mov/qt." placeholder:"EXT"`
+	Ext     []string `help:"File extensions to keep (case-insensitive, comma-separated, repeatable): CR3,JPG. Spellings of one format match each other: jpg/jpeg/jpe, tif/tiff, heic/heif/hif, mpg/mpeg, mov/qt." placeholder:"EXT"`
 	Media   []string `help:"Media kinds to keep: raw, photo, video, sidecar, other." placeholder:"KIND"`
 	Since   string   `placeholder:"DATE" help:"Keep items from this date or time on."`
 	Until   string   `placeholder:"DATE" help:"Keep items up to this date or time (a date includes the whole day)."`
@@ -77,13 +77,7 @@ func (c *Command) Run(stdio cli.Stdio) error {
 }
 
 func (c *Command) criteria() (*engine.Criteria, error) {
-	crit := &engine.Criteria{ByTaken: c.By == "taken", Invert: c.Invert}
-	for _, e := range splitList(c.Ext) {
-		if crit.Exts == nil {
-			crit.Exts = map[string]bool{}
-		}
-		crit.Exts[strings.ToUpper(strings.TrimPrefix(e, "."))] = true
-	}
+	crit := &engine.Criteria{ByTaken: c.By == "taken", Invert: c.Invert, Exts: engine.ExtSet(splitList(c.Ext))}
 	for _, m := range splitList(c.Media) {
 		if !record.ValidMedia(m) {
 			return nil, fmt.Errorf("--media %q: want raw, photo, video, sidecar or other", m)
