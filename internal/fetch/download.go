@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -198,7 +199,7 @@ func (e *engine) fetchOnce(j *job, task *progress.Task) (fetched, error) {
 		}
 		return fetched{}, fault.Wrap(fault.Permanent, err)
 	}
-	if err := p.commit(e.opts.partSync, sum, itemTag(rec), rec.Mtime, target); err != nil {
+	if err := p.commit(e.opts.partSync, sum, itemTag(rec), cmp.Or(rec.Mtime, j.served), target); err != nil {
 		return fetched{}, e.localErr(err)
 	}
 	return fetched{size: p.have, sha: sum}, nil
@@ -214,6 +215,7 @@ func (e *engine) stream(j *job, src source.Source, p *partFile, want int64, task
 		return want, err
 	}
 	defer content.Close()
+	j.served = content.ModTime
 	if content.Offset != p.have {
 		if content.Offset != 0 {
 			return want, fault.Errorf(fault.Transient, "asked for bytes from %d, the source sent from %d", p.have, content.Offset)

@@ -121,6 +121,9 @@ type job struct {
 	mode    int
 	buf     *[]byte // the worker's copy buffer
 	bufSize int     // its size for large items
+	// served is the mtime the source sent with the bytes (HTTP
+	// Last-Modified): the file's time when the record has none.
+	served time.Time
 }
 
 const (

@@ -12,6 +12,7 @@ import (
 	"github.com/ps-photos/ps/internal/manifest"
 	"github.com/ps-photos/ps/internal/naming"
 	"github.com/ps-photos/ps/internal/record"
+	"github.com/ps-photos/ps/internal/source"
 )
 
 // maxSuffix bounds the search for a free name.
@@ -50,6 +51,10 @@ func (e *engine) planOne(rec *record.Record) *job {
 		return nil
 	}
 	if err := e.stopped(rec.Source); err != nil {
+		e.fail(rec, err, 0, false)
+		return nil
+	}
+	if err := e.describe(rec); err != nil {
 		e.fail(rec, err, 0, false)
 		return nil
 	}
@@ -115,6 +120,27 @@ func (e *engine) skip(j *job) {
 	e.result(j.rec, record.StatusSkipped, j.local, sha, 0)
 	e.skipped.Add(1)
 	e.prog.Skipped(false)
+}
+
+// describe fills in the mtime a record lacks, when the file's name is made
+// from it, by asking a source that can tell (plain HTTP: a HEAD request's
+// Last-Modified). Other records and sources are left as they are.
+func (e *engine) describe(rec *record.Record) error {
+	if !rec.Mtime.IsZero() || !e.opts.Name.NeedsMtime(rec) {
+		return nil
+	}
+	src, _, err := e.opts.Opener.ForRecord(e.ctx, rec)
+	if err != nil {
+		return nil // the download reports it
+	}
+	d, ok := src.(source.Describer)
+	if !ok {
+		return nil
+	}
+	if err := d.Describe(e.ctx, rec); err != nil {
+		return classified(err, fault.Transient)
+	}
+	return nil
 }
 
 // unchanged reports whether the item still has the size and mtime the

@@ -44,6 +44,17 @@ var fields = map[string]bool{
 	"mtime": true, "taken": true,
 }
 
+// NeedsMtime reports whether rendering rec reads its mtime: an {mtime}
+// field, or {taken} on a record without a capture time.
+func (t *Template) NeedsMtime(rec *record.Record) bool {
+	for _, p := range t.parts {
+		if p.field == "mtime" || p.field == "taken" && rec.Taken.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
 // Parse reads a preset name or a template such as "{taken:%Y/%m}/{name}".
 func Parse(spec string) (*Template, error) {
 	if p, ok := Presets[spec]; ok {

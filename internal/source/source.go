@@ -129,6 +129,17 @@ type Content struct {
 	// Version names the version of the item these bytes are of (see
 	// HTTPVersion, FileVersion), or "" when the source cannot tell.
 	Version string
+	// ModTime is the item's modification time as the source reports it
+	// (HTTP Last-Modified), or zero; ps-fetch uses it when the record has
+	// no mtime.
+	ModTime time.Time
+}
+
+// Describer is a source that can find metadata a record lacks before the
+// item is fetched (plain HTTP: the mtime, from a HEAD request's
+// Last-Modified). ps-fetch asks when the file's name is made from it.
+type Describer interface {
+	Describe(ctx context.Context, item *record.Record) error
 }
 
 // ErrBadRange means the source rejected the offset (HTTP 416): the caller

@@ -189,10 +189,10 @@ func (c *Command) Run(kctx *kong.Context, stdio cli.Stdio) error {
 
 // sharedFlags are the shared listing flags a source may not honour.
 var sharedFlags = map[string]func(source.Honours) bool{
-	"dir":    func(h source.Honours) bool { return h.Folder },
-	"hash":   func(h source.Honours) bool { return h.Hash },
-	"since":  func(h source.Honours) bool { return h.Dates },
-	"until":  func(h source.Honours) bool { return h.Dates },
+	"dir":   func(h source.Honours) bool { return h.Folder },
+	"hash":  func(h source.Honours) bool { return h.Hash },
+	"since": func(h source.Honours) bool { return h.Dates },
+	"until": func(h source.Honours) bool { return h.Dates },
 }
 
 // refuseForeignFlags fails on a flag given on the command line that the

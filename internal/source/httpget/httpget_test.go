@@ -136,3 +136,74 @@ func TestRefusedRedirectsArePermanent(t *testing.T) {
 	}
 	c.Close()
 }
+
+// A URL record without an mtime takes the server's Last-Modified, as curl -R
+// and rclone copyurl do: on the content for the file's time, and through
+// Describe (a HEAD request) before ps-fetch names the file.
+func TestLastModified(t *testing.T) {
+	modified := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	var heads int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			heads++
+		}
+		switch r.URL.Path {
+		case "/dated.jpg":
+			http.ServeContent(w, r, "dated.jpg", modified, strings.NewReader("0123456789"))
+		case "/undated.jpg":
+			w.Write([]byte("0123456789"))
+		case "/garbled.jpg":
+			w.Header().Set("Last-Modified", "yesterday-ish")
+			w.Write([]byte("0123456789"))
+		}
+	}))
+	defer srv.Close()
+	s := New()
+	ctx := context.Background()
+
+	c, err := s.Open(ctx, &record.Record{URL: srv.URL + "/dated.jpg"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if !c.ModTime.Equal(modified) {
+		t.Errorf("Open: ModTime %v, want %v", c.ModTime, modified)
+	}
+	c, err = s.Open(ctx, &record.Record{URL: srv.URL + "/dated.jpg"}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if !c.ModTime.Equal(modified) {
+		t.Errorf("Open from byte 4: ModTime %v, want %v", c.ModTime, modified)
+	}
+
+	rec := &record.Record{URL: srv.URL + "/dated.jpg"}
+	if err := s.Describe(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Mtime.Equal(modified) || heads != 1 {
+		t.Errorf("Describe: mtime %v after %d HEAD requests, want %v after 1", rec.Mtime, heads, modified)
+	}
+	// A record's own mtime wins: no request at all.
+	own := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	rec = &record.Record{URL: srv.URL + "/dated.jpg", Mtime: own}
+	if err := s.Describe(ctx, rec); err != nil || !rec.Mtime.Equal(own) || heads != 1 {
+		t.Errorf("Describe with an mtime: %v, mtime %v, %d HEAD requests", err, rec.Mtime, heads)
+	}
+	// No or a garbled header leaves the record as it was.
+	for _, p := range []string{"/undated.jpg", "/garbled.jpg"} {
+		rec = &record.Record{URL: srv.URL + p}
+		if err := s.Describe(ctx, rec); err != nil || !rec.Mtime.IsZero() {
+			t.Errorf("Describe %s: %v, mtime %v", p, err, rec.Mtime)
+		}
+		c, err := s.Open(ctx, &record.Record{URL: srv.URL + p}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if !c.ModTime.IsZero() {
+			t.Errorf("Open %s: ModTime %v, want none", p, c.ModTime)
+		}
+	}
+}
