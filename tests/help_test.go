@@ -71,7 +71,7 @@ type helpRow struct {
 }
 
 var (
-	flagRow    = regexp.MustCompile(`^  (?:-\w, |    )--([a-z0-9-]+)(?:=(\S+))?\s*(.*)$`)
+	flagRow    = regexp.MustCompile(`^  (?:-\w, |    )?--([a-z0-9-]+)(?:=(\S+))?\s*(.*)$`)
 	commandRow = regexp.MustCompile(`^  ([a-z0-9-]+)\s{2,}`)
 )
 
@@ -81,7 +81,10 @@ func parseHelp(page string) (rows []helpRow, commands []string) {
 	section := ""
 	for _, line := range strings.Split(page, "\n") {
 		switch {
-		case line == "Flags:" || line == "Commands:" || line == "Arguments:":
+		case line == "Flags:" || strings.HasSuffix(line, " flags:"): // a source's own group
+			section = "Flags:"
+			continue
+		case line == "Commands:" || line == "Arguments:":
 			section = line
 			continue
 		case line == "" || !strings.HasPrefix(line, " "):
