@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,8 +37,8 @@ func modes(t *testing.T, dir string) map[string]fs.FileMode {
 // when they replace a file someone made readable, and no temporary file
 // is left behind.
 func TestModes(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
+	old := setUmask(0)
+	defer setUmask(old)
 	dir := filepath.Join(t.TempDir(), "ps")
 	s := Store{Dir: dir}
 	sess := &record.Record{Type: record.TypeSession, Source: "smb://me@nas:445/photos", Created: time.Now(), Session: map[string]any{"user": "me"}}
