@@ -22,6 +22,7 @@ import (
 	"github.com/ps-photos/ps/internal/cli/filter"
 	"github.com/ps-photos/ps/internal/cli/list"
 	"github.com/ps-photos/ps/internal/cli/remove"
+	"github.com/ps-photos/ps/internal/cli/watch"
 	"github.com/ps-photos/ps/internal/cli/xmp"
 	"github.com/ps-photos/ps/internal/source/all"
 	"github.com/ps-photos/ps/internal/testenv"
@@ -51,6 +52,7 @@ func toolMains() []toolMain {
 		{"ps-xmp", xmp.Main, []any{&xmp.Command{}}},
 		{"ps-check", check.Main, []any{&check.Command{}}},
 		{"ps-remove", remove.Main, []any{&remove.Command{}}},
+		{"ps-watch", watch.Main, []any{&watch.Command{}}},
 	}
 }
 

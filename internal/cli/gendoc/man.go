@@ -66,7 +66,7 @@ func Man(w io.Writer, app *kong.Application, info ManInfo) error {
 	}
 	b.WriteString(".SH SEE ALSO\n")
 	var others []string
-	for _, n := range []string{"ps-auth", "ps-list", "ps-filter", "ps-fetch", "ps-xmp", "ps-check", "ps-remove"} {
+	for _, n := range []string{"ps-auth", "ps-list", "ps-filter", "ps-fetch", "ps-xmp", "ps-check", "ps-remove", "ps-watch"} {
 		if n != t.name {
 			others = append(others, fmt.Sprintf(".BR %s (1)", n))
 		}

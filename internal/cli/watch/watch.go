@@ -46,14 +46,14 @@ type Command struct {
 	NotifyAfter   int           `default:"5" help:"Notify when this many cycles in a row failed (0 turns it off)."`
 	Backoff       time.Duration `default:"1m" help:"First back-off ceiling after a failed cycle (doubles with each failure in a row)."`
 	MaxBackoff    time.Duration `default:"6h" help:"Largest back-off ceiling."`
-	Cycles        int           `help:"Stop after this many cycles (0: until stopped)."`
+	Cycles        int           `placeholder:"N" help:"Stop after this many cycles (default 0: until stopped)."`
 	StopTimeout   time.Duration `default:"1m" help:"After SIGTERM/SIGINT, how long the running cycle may take to stop before it is killed."`
 	Command       []string      `arg:"" passthrough:"" help:"The command to run each cycle (after --); use sh -c '…' for a pipeline."`
 }
 
 // Main runs ps-watch.
 func Main(args []string, stdio cli.Stdio) int {
-	return cli.Run("ps-watch", description+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
+	return cli.Run("ps-watch", description+"\n\n"+cli.EnvHelp("PS_STATE_DIR", "XDG_STATE_HOME", "HTTPS_PROXY", "NO_COLOR")+"\n\n"+cli.ExitHelp, &Command{}, args, stdio)
 }
 
 // Run watches until stopped.
