@@ -214,7 +214,7 @@ func (w *Watcher) run(n int, what string, argv []string) int {
 	cmd.Stdout = w.opts.Stdout
 	cmd.Stderr = io.MultiWriter(w.opts.Stderr, tail)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("PS_WATCH_CYCLE=%d", n))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	// A process the cycle left in the background may hold its output
 	// pipes: do not wait for it once the cycle itself has exited.
 	cmd.WaitDelay = 2 * time.Second
@@ -265,16 +265,6 @@ func (w *Watcher) killLate(cmd *exec.Cmd, done <-chan struct{}) {
 		w.opts.Log.Warn(fmt.Sprintf("the cycle did not stop within %s: killing it", w.opts.StopTimeout))
 		signalGroup(cmd, syscall.SIGKILL)
 	}
-}
-
-func signalGroup(cmd *exec.Cmd, sig os.Signal) {
-	if s, ok := sig.(syscall.Signal); ok {
-		// The negative pid is the process group the child leads.
-		if err := syscall.Kill(-cmd.Process.Pid, s); err == nil {
-			return
-		}
-	}
-	cmd.Process.Signal(sig)
 }
 
 func exitCode(err error) int {
