@@ -93,13 +93,18 @@ type engine struct {
 	user   context.Context
 
 	// Owned by the planning goroutine.
-	claims    claimSet         // local-name hash → key, for names first given out in this run
-	claimed   int              // claims made
-	complete  map[string]bool  // sources whose end record said complete
-	excluded  map[string]int64 // source → items a filter left out (end records' "excluded")
-	items     map[string]int64 // source → items in the input plus end records' counts (0: an empty listing)
-	ends      []*record.Record // end records, written after all results
-	listFault bool             // an incomplete end or a folder failure came through
+	claims claimSet // local-name hash → key, for names first given out in this run
+	// claimedUpTo: candidate-name hash → n such that the candidate and its
+	// _1 … _(n-1) are all claimed in this run, so the next item with that
+	// candidate starts looking at _n (linear, not quadratic, in collisions).
+	claimedUpTo map[uint64]int
+	suffixOf    map[uint64]int   // item key → the suffix it was given in this run (n > 0)
+	claimed     int              // claims made
+	complete    map[string]bool  // sources whose end record said complete
+	excluded    map[string]int64 // source → items a filter left out (end records' "excluded")
+	items       map[string]int64 // source → items in the input plus end records' counts (0: an empty listing)
+	ends        []*record.Record // end records, written after all results
+	listFault   bool             // an incomplete end or a folder failure came through
 
 	refused    error // another run holds the folder (Options.Refused)
 	mirrorStop error // --max-delete stopped the mirror (under mu)

@@ -162,7 +162,22 @@ func (e *engine) unchanged(j *job, fp uint32) bool {
 // run) and that holds no file we did not write. Input order decides who
 // gets the plain name, so the outcome never depends on download timing.
 func (e *engine) assign(j *job, cand string) error {
-	for n := 0; n <= maxSuffix; n++ {
+	if e.claimedUpTo == nil {
+		e.claimedUpTo, e.suffixOf = map[uint64]int{}, map[uint64]int{}
+	}
+	candHash := e.ix.NameHash(cand)
+	start := e.claimedUpTo[candHash]
+	if start > 0 {
+		// Every name below start is claimed in this run; one may be this
+		// item's own (the same item twice in the input): it keeps it.
+		if name := naming.WithSuffix(cand, e.suffixOf[j.key]); e.suffixOf[j.key] < start {
+			if owner, ok := e.claims.get(e.ix.NameHash(name)); ok && owner == j.key {
+				j.local, j.suffix = name, e.suffixOf[j.key]
+				return nil
+			}
+		}
+	}
+	for n := start; n <= maxSuffix; n++ {
 		name := naming.WithSuffix(cand, n)
 		if n > 0 {
 			if err := naming.CheckLength(name); err != nil {
@@ -190,6 +205,12 @@ func (e *engine) assign(j *job, cand string) error {
 		e.claims.put(h, j.key)
 		if e.claimed++; e.claimed == bigTable {
 			lowGC()
+		}
+		if n == start {
+			e.claimedUpTo[candHash] = n + 1
+		}
+		if n > 0 {
+			e.suffixOf[j.key] = n
 		}
 		j.local, j.suffix = name, n
 		if adopt && !e.opts.Force {
