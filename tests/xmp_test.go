@@ -148,20 +148,7 @@ func makeShoot(t *testing.T, exiftool, dir string) (rawDir, jpgDir string) {
 // readSidecars reads sidecars back with exiftool (-struct keeps structures).
 func readSidecars(t *testing.T, exiftool string, paths []string) map[string]map[string]any {
 	t.Helper()
-	args := append([]string{"-j", "-struct", "-n", "-XMP-crs:all"}, paths...)
-	out, err := exec.Command(exiftool, args...).Output()
-	if err != nil {
-		t.Fatalf("exiftool %v: %v", args, err)
-	}
-	var list []map[string]any
-	if err := json.Unmarshal(out, &list); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]map[string]any{}
-	for _, m := range list {
-		got[filepath.Base(m["SourceFile"].(string))] = m
-	}
-	return got
+	return testenv.ExiftoolJSON(t, exiftool, append([]string{"-struct", "-n", "-XMP-crs:all"}, paths...)...)
 }
 
 func runXMP(t *testing.T, args ...string) string {

@@ -155,15 +155,7 @@ func TestStopForwardsTheSignalAndStartsNoNewCycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.dir, "started.2")); err == nil {
 		t.Error("a cycle started after the stop")
 	}
-	pid := readPid(t, filepath.Join(h.dir, "sleeper"))
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatal("the cycle's grandchild outlived the stop")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGone(t, readPid(t, filepath.Join(h.dir, "sleeper")), 5*time.Second, "the cycle's grandchild outlived the stop")
 	if w.StopSignal() != syscall.SIGTERM {
 		t.Errorf("stop signal %v", w.StopSignal())
 	}
@@ -185,15 +177,7 @@ func TestStopLeavesNoStragglers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ps-watch waited for a process the stopped cycle left behind")
 	}
-	pid := readPid(t, filepath.Join(h.dir, "straggler"))
-	deadline := time.Now().Add(3 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatal("the straggler outlived the stopped cycle")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitGone(t, readPid(t, filepath.Join(h.dir, "straggler")), 3*time.Second, "the straggler outlived the stopped cycle")
 }
 
 func TestStopKillsACycleThatIgnoresTheSignal(t *testing.T) {
@@ -349,6 +333,20 @@ func waitFile(t *testing.T, p string) {
 			t.Fatalf("%s did not appear", p)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitGone waits for a process the test did not start itself to end; past
+// the timeout it kills it (by PID: the test's own grandchild) and fails.
+func waitGone(t *testing.T, pid int, timeout time.Duration, failure string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatal(failure)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -1,7 +1,6 @@
 package xmp
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
@@ -57,19 +56,7 @@ func TestMetaOfReadsRecords(t *testing.T) {
 // readBack reads files with exiftool: -n numbers, -G1 groups.
 func readBack(t *testing.T, exiftool string, paths ...string) map[string]map[string]any {
 	t.Helper()
-	out, err := exec.Command(exiftool, append([]string{"-j", "-n", "-G1", "-a"}, paths...)...).Output()
-	if err != nil {
-		t.Fatalf("exiftool: %v", err)
-	}
-	var list []map[string]any
-	if err := json.Unmarshal(out, &list); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]map[string]any{}
-	for _, m := range list {
-		got[filepath.Base(m["SourceFile"].(string))] = m
-	}
-	return got
+	return testenv.ExiftoolJSON(t, exiftool, append([]string{"-n", "-G1", "-a"}, paths...)...)
 }
 
 func TestMetaWriterReadBack(t *testing.T) {
